@@ -1,0 +1,134 @@
+//! Hotline's HTTP face: the `/api/v1` JSON API (documented by the OpenAPI 3.1 document generated
+//! from these handlers at `/api/v1/openapi.json`), health and readiness, and Prometheus metrics.
+//! The web console and live wallboard join it later.
+//!
+//! Conventions every endpoint keeps:
+//! - tenant resources live under `/api/v1/tenants/{tenant_id}/...`; the tenant scope is built
+//!   from the credentials and checked against the URL (another tenant's caller gets 404);
+//! - one RBAC action per handler, decided by `hotline_tenants::rbac`;
+//! - errors are `application/problem+json` (RFC 9457);
+//! - lists are cursor-paginated (`?limit=&cursor=`, answer `next_cursor`);
+//! - every representation carries an `ETag`; updates and deletes need `If-Match` (428 without,
+//!   412 when stale) and updates are JSON Merge Patch (RFC 7396).
+//!
+//! This crate holds no business rules and no SQL: it must only translate HTTP to store calls.
+
+pub mod api;
+pub mod extract;
+pub mod merge_patch;
+pub mod metrics;
+pub mod problem;
+
+use axum::http::Request;
+use axum::routing::get;
+use axum::{Json, Router};
+use hotline_tenants::auth::TokenService;
+use hotline_tenants::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub tokens: TokenService,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn new(store: Store, tokens: TokenService) -> Self {
+        Self {
+            store,
+            tokens,
+            metrics: metrics::handle(),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Hotline API",
+        description = "Multi-tenant call-center platform. Tenant resources live under /api/v1/tenants/{tenant_id}; \
+errors are application/problem+json; updates are JSON Merge Patch with If-Match.",
+        version = "1"
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "auth", description = "Log in, refresh, log out"),
+        (name = "tenants", description = "Client companies"),
+        (name = "platform", description = "The operator's users and firm agents"),
+        (name = "numbers", description = "Phone numbers of a tenant"),
+        (name = "hotlines", description = "Hotlines: schedule, IVR, fallback"),
+        (name = "queues", description = "ACD queues and their members"),
+        (name = "agents", description = "Agents a tenant may use"),
+        (name = "prompts", description = "Audio prompt metadata"),
+        (name = "users", description = "A tenant's users"),
+        (name = "api-keys", description = "A tenant's machine credentials"),
+        (name = "audit", description = "Configuration changes")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A JWT access token from /api/v1/auth/login, or an API key (hlk_...)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The API routes and the OpenAPI document describing exactly them.
+pub fn api() -> (Router<AppState>, OpenApiDoc) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(api::auth::routes())
+        .merge(api::tenants::routes())
+        .merge(api::users::routes())
+        .merge(api::api_keys::routes())
+        .merge(api::numbers::routes())
+        .merge(api::hotlines::routes())
+        .merge(api::queues::routes())
+        .merge(api::members::routes())
+        .merge(api::agents::routes())
+        .merge(api::prompts::routes())
+        .merge(api::audit::routes())
+        .split_for_parts()
+}
+
+/// The whole HTTP service.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api();
+    let doc = std::sync::Arc::new(doc);
+    api.route("/api/v1/openapi.json", get(move || {
+        let doc = doc.clone();
+        async move { Json(doc.as_ref().clone()) }
+    }))
+    .merge(api::health::routes())
+    .fallback(|| async { problem::ApiError::not_found("route") })
+    .layer(axum::middleware::from_fn(metrics::track))
+    .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+        let route = request
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default();
+        tracing::info_span!("http", method = %request.method(), route = %route, tenant = tracing::field::Empty, role = tracing::field::Empty)
+    }))
+    .with_state(state)
+}

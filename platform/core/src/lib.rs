@@ -1,0 +1,17 @@
+//! What every Hotline crate shares: typed ids, the tenant scope, time, and the database handle
+//! with its migrations.
+//!
+//! This crate sits at the bottom of the crate graph: it must never depend on another Hotline
+//! crate, and it holds no business rules of its own (those live in the crate that owns the data).
+//! Call events and call records join it with the call engine.
+
+pub mod db;
+pub mod ids;
+pub mod scope;
+pub mod time;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use db::{Backend, Db, DbError};
+pub use scope::{PlatformScope, TenantScope};

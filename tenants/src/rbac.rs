@@ -1,0 +1,200 @@
+//! Roles and the one table that decides every action.
+//!
+//! Every API handler names the `Action` it performs and asks [`permits`]; there is no other
+//! place where a role is compared. Tenant roles act only inside their own tenant (the scope
+//! comes from their credentials); `platform-admin` belongs to the operator and may act in any
+//! tenant.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The outsourcing firm's administrator: tenants, numbers, firm agents, everything.
+    PlatformAdmin,
+    /// A client company's administrator: its hotlines, queues, own agents, users, keys.
+    TenantAdmin,
+    /// Watches queues and agents, changes queue memberships.
+    Supervisor,
+    /// Answers calls; reads what a call needs.
+    Agent,
+    /// Writes IVR and script plugins; reads the configuration they refer to.
+    PluginAuthor,
+    /// Reads usage and invoices.
+    BillingViewer,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::PlatformAdmin,
+        Role::TenantAdmin,
+        Role::Supervisor,
+        Role::Agent,
+        Role::PluginAuthor,
+        Role::BillingViewer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::PlatformAdmin => "platform-admin",
+            Role::TenantAdmin => "tenant-admin",
+            Role::Supervisor => "supervisor",
+            Role::Agent => "agent",
+            Role::PluginAuthor => "plugin-author",
+            Role::BillingViewer => "billing-viewer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Does this role belong to the operator rather than to a tenant?
+    pub fn is_platform(self) -> bool {
+        self == Role::PlatformAdmin
+    }
+}
+
+/// Everything the API lets someone do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    // Operator-only.
+    TenantCreate,
+    TenantUpdate,
+    TenantList,
+    NumberAssign,
+    NumberRelease,
+    FirmAgentManage,
+    PlatformUserManage,
+    PlatformAuditRead,
+    // Inside a tenant.
+    TenantRead,
+    NumberRead,
+    /// Point a number at a hotline, relabel it.
+    NumberRoute,
+    HotlineRead,
+    HotlineWrite,
+    QueueRead,
+    QueueWrite,
+    QueueMembersWrite,
+    AgentRead,
+    AgentWrite,
+    PromptRead,
+    PromptWrite,
+    UserRead,
+    UserWrite,
+    ApiKeyManage,
+    AuditRead,
+}
+
+use Action::*;
+use Role::*;
+
+/// The RBAC table: which role may do what. `PlatformAdmin` may do everything.
+const TABLE: &[(Role, &[Action])] = &[
+    (
+        TenantAdmin,
+        &[
+            TenantRead,
+            NumberRead,
+            NumberRoute,
+            HotlineRead,
+            HotlineWrite,
+            QueueRead,
+            QueueWrite,
+            QueueMembersWrite,
+            AgentRead,
+            AgentWrite,
+            PromptRead,
+            PromptWrite,
+            UserRead,
+            UserWrite,
+            ApiKeyManage,
+            AuditRead,
+        ],
+    ),
+    (
+        Supervisor,
+        &[
+            TenantRead,
+            NumberRead,
+            HotlineRead,
+            QueueRead,
+            QueueMembersWrite,
+            AgentRead,
+            PromptRead,
+            UserRead,
+        ],
+    ),
+    (Agent, &[TenantRead, QueueRead, PromptRead]),
+    (
+        PluginAuthor,
+        &[
+            TenantRead,
+            NumberRead,
+            HotlineRead,
+            QueueRead,
+            PromptRead,
+            PromptWrite,
+        ],
+    ),
+    (BillingViewer, &[TenantRead, NumberRead]),
+];
+
+/// May `role` perform `action`?
+pub fn permits(role: Role, action: Action) -> bool {
+    if role == PlatformAdmin {
+        return true;
+    }
+    TABLE
+        .iter()
+        .find(|(r, _)| *r == role)
+        .is_some_and(|(_, actions)| actions.contains(&action))
+}
+
+/// The roles a holder of `role` may hand out (to users or API keys) in its own tenant.
+pub fn may_grant(granter: Role, granted: Role) -> bool {
+    match granter {
+        PlatformAdmin => true,
+        TenantAdmin => !granted.is_platform(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operator_only_actions_stay_with_the_operator() {
+        for role in Role::ALL.into_iter().filter(|r| !r.is_platform()) {
+            for action in [
+                TenantCreate,
+                TenantUpdate,
+                TenantList,
+                NumberAssign,
+                NumberRelease,
+                FirmAgentManage,
+                PlatformUserManage,
+                PlatformAuditRead,
+            ] {
+                assert!(!permits(role, action), "{role:?} must not {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn roles_round_trip_their_names() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn only_admins_grant_and_never_platform_admin_from_a_tenant() {
+        assert!(may_grant(TenantAdmin, Supervisor));
+        assert!(!may_grant(TenantAdmin, PlatformAdmin));
+        assert!(!may_grant(Supervisor, Agent));
+    }
+}
