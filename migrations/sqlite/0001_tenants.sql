@@ -2,6 +2,8 @@
 -- and references between tenant-owned rows go through (tenant_id, id) so the database itself
 -- refuses a hotline that falls back to another tenant's queue.
 -- Ids are application-made UUIDv7 text; timestamps are UTC milliseconds; JSON is TEXT.
+-- Booleans are INTEGER 0/1 here (BOOLEAN in PostgreSQL): sqlx's Any driver cannot read a SQLite
+-- column declared BOOLEAN.
 
 CREATE TABLE tenants (
     id TEXT PRIMARY KEY,
@@ -56,7 +58,7 @@ CREATE TABLE hotlines (
     id TEXT PRIMARY KEY,
     tenant_id TEXT NOT NULL REFERENCES tenants (id),
     name TEXT NOT NULL,
-    always_open BOOLEAN NOT NULL,
+    always_open INTEGER NOT NULL CHECK (always_open IN (0, 1)),
     schedule TEXT NOT NULL,
     closed_action TEXT NOT NULL,
     ivr_plugin TEXT,
@@ -96,7 +98,7 @@ CREATE TABLE agents (
     ha1_sha256 TEXT NOT NULL,
     skills TEXT NOT NULL,
     user_id TEXT,
-    enabled BOOLEAN NOT NULL,
+    enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
     version BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
@@ -129,7 +131,7 @@ CREATE TABLE users (
     display_name TEXT NOT NULL,
     role TEXT NOT NULL,
     password_hash TEXT NOT NULL,
-    disabled BOOLEAN NOT NULL,
+    disabled INTEGER NOT NULL CHECK (disabled IN (0, 1)),
     version BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL

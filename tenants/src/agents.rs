@@ -19,7 +19,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::audit::{self, Actor, AuditAction};
 use crate::crud::{
-    conflict_or, json_column, opt_uuid_column, to_json, uuid_column, Page, PageRequest,
+    bool_column, conflict_or, json_column, opt_uuid_column, to_json, uuid_column, Page, PageRequest,
 };
 use crate::error::{Invalid, StoreError, StoreResult};
 use crate::{validate, Store};
@@ -156,7 +156,7 @@ fn agent_from_row(row: &AnyRow) -> StoreResult<Agent> {
         sip_username: row.try_get("sip_username")?,
         realm: row.try_get("realm")?,
         skills: json_column(row, "skills")?,
-        enabled: row.try_get("enabled")?,
+        enabled: bool_column(row, "enabled")?,
         user_id: opt_uuid_column(row, "user_id")?.map(UserId),
         version: row.try_get("version")?,
         created_at: time::from_millis(row.try_get("created_at")?),
@@ -200,6 +200,31 @@ async fn fetch_owned(conn: &mut AnyConnection, owner: Owner, id: AgentId) -> Sto
         .await?
         .ok_or(StoreError::not_found("agent"))?;
     agent_from_row(&row)
+}
+
+/// The login an agent is linked to must belong to the agent's owner: a tenant's agent to a user
+/// of that tenant, a firm agent to one of the operator's users. (`agents.user_id` has no foreign
+/// key: unchecked, a user id of another tenant would link that tenant's person to this agent.)
+async fn check_user_link(
+    conn: &mut AnyConnection,
+    owner: Owner,
+    user: Option<UserId>,
+) -> StoreResult<()> {
+    let Some(user) = user else {
+        return Ok(());
+    };
+    let found = sqlx::query(&format!(
+        "SELECT id FROM users WHERE {} AND id = $2",
+        owner.filter()
+    ))
+    .bind(owner.db_id())
+    .bind(user.to_db())
+    .fetch_optional(conn)
+    .await?;
+    if found.is_none() {
+        return Err(Invalid::one("user_id", "no user of this tenant has this id").into());
+    }
+    Ok(())
 }
 
 /// An agent the tenant may use: its own, or a firm agent assigned to it.
@@ -268,7 +293,8 @@ impl Store {
             created_at: now,
             updated_at: now,
         };
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
+        check_user_link(&mut tx, owner, agent.user_id).await?;
         sqlx::query(
             "INSERT INTO agents (id, tenant_id, name, sip_username, realm, ha1_md5, ha1_sha256, skills, user_id, enabled, version, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -316,7 +342,7 @@ impl Store {
         input: AgentInput,
     ) -> StoreResult<Agent> {
         input.validate(false)?;
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         let before = fetch_owned(&mut tx, owner, id).await?;
         if before.version != expected_version {
             return Err(StoreError::VersionMismatch {
@@ -330,6 +356,9 @@ impl Store {
                 "is required to change the SIP username (the digest covers both)",
             )
             .into());
+        }
+        if input.user_id != before.user_id {
+            check_user_link(&mut tx, owner, input.user_id).await?;
         }
         let ha1 = input
             .sip_password
@@ -387,7 +416,7 @@ impl Store {
     }
 
     async fn delete_agent_in(&self, actor: &Actor, owner: Owner, id: AgentId) -> StoreResult<()> {
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         let before = fetch_owned(&mut tx, owner, id).await?;
         for sql in [
             "DELETE FROM queue_members WHERE agent_id = $1",
@@ -569,7 +598,7 @@ impl Store {
         if exists.is_none() {
             return Err(Invalid::one("tenant_id", "no such tenant").into());
         }
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         let already = sqlx::query(
             "SELECT agent_id FROM agent_assignments WHERE agent_id = $1 AND tenant_id = $2",
         )
@@ -609,7 +638,7 @@ impl Store {
         id: AgentId,
         tenant: TenantId,
     ) -> StoreResult<()> {
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         let done =
             sqlx::query("DELETE FROM agent_assignments WHERE agent_id = $1 AND tenant_id = $2")
                 .bind(id.to_db())

@@ -95,7 +95,7 @@ impl Store {
             last_used_at: None,
             revoked_at: None,
         };
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         sqlx::query("INSERT INTO api_keys (id, tenant_id, name, role, key_hash, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(key.id.to_db())
             .bind(scope.db_id())
@@ -165,7 +165,7 @@ impl Store {
             return Ok(before);
         }
         let now = time::now();
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(time::to_millis(now))
             .bind(scope.db_id())

@@ -23,6 +23,7 @@ use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use crate::audit::{Actor, ActorKind};
+use crate::crud::bool_column;
 use crate::error::StoreError;
 use crate::rbac::{self, Action, Role};
 use crate::users::User;
@@ -168,13 +169,12 @@ impl TokenService {
 
     async fn pair(
         &self,
-        store: &Store,
+        conn: &mut AnyConnection,
         user: &User,
         family: Option<Uuid>,
     ) -> Result<TokenPair, AuthError> {
-        let mut conn = store.db.pool().acquire().await?;
         let refresh_token = issue_refresh(
-            &mut conn,
+            conn,
             user.id,
             family.unwrap_or_else(Uuid::now_v7),
             self.refresh_ttl,
@@ -205,7 +205,7 @@ impl TokenService {
             return Err(AuthError::InvalidCredentials);
         };
         let hash: String = row.try_get("password_hash")?;
-        let disabled: bool = row.try_get("disabled")?;
+        let disabled = bool_column(&row, "disabled")?;
         if !password::verify(password_given, &hash) || disabled {
             return Err(AuthError::InvalidCredentials);
         }
@@ -217,7 +217,8 @@ impl TokenService {
             .user_by_id(user_id)
             .await?
             .ok_or(AuthError::InvalidCredentials)?;
-        self.pair(store, &user, None).await
+        let mut conn = store.db.pool().acquire().await?;
+        self.pair(&mut conn, &user, None).await
     }
 
     /// Trade a refresh token for a new pair. A token used twice ends its whole family.
@@ -227,7 +228,7 @@ impl TokenService {
         refresh_token: &str,
     ) -> Result<TokenPair, AuthError> {
         let hash = sha256_hex(refresh_token);
-        let mut tx = store.db.pool().begin().await?;
+        let mut tx = store.db.begin().await?;
         let row = sqlx::query("SELECT id, family_id, user_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1")
             .bind(&hash)
             .fetch_optional(&mut *tx)
@@ -260,7 +261,6 @@ impl TokenService {
             tx.commit().await?;
             return Err(AuthError::RefreshReused);
         }
-        tx.commit().await?;
         let user_id = user_id
             .parse::<UserId>()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -270,12 +270,16 @@ impl TokenService {
             .filter(|u| !u.disabled)
             .ok_or(AuthError::InvalidCredentials)?;
         let family = Uuid::parse_str(&family).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.pair(store, &user, Some(family)).await
+        // The successor joins the family in the transaction that retires this token: a
+        // concurrent reuse, which revokes the family once this commits, cannot miss it.
+        let pair = self.pair(&mut tx, &user, Some(family)).await?;
+        tx.commit().await?;
+        Ok(pair)
     }
 
     /// Log out: the refresh token's whole family ends. Unknown tokens are ignored.
     pub async fn logout(&self, store: &Store, refresh_token: &str) -> Result<(), AuthError> {
-        let mut tx = store.db.pool().begin().await?;
+        let mut tx = store.db.begin().await?;
         let family: Option<String> =
             sqlx::query("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
                 .bind(sha256_hex(refresh_token))

@@ -53,6 +53,12 @@ pub trait Spec:
     fn check_update(&self, _before: &Self) -> Result<(), Invalid> {
         Ok(())
     }
+
+    /// Where other rows of the tenant name a row of this resource, as (their resource, table,
+    /// column); the column holds the id or a JSON document containing it. Deleting a row that
+    /// is still named there is refused, saying where: JSON references have no foreign key to
+    /// refuse it, and a foreign key's error cannot say which row is in the way.
+    const REFERENCED_BY: &'static [(&'static str, &'static str, &'static str)] = &[];
 }
 
 /// Every reference of `spec` must name a row of the caller's tenant.
@@ -162,6 +168,15 @@ pub(crate) fn opt_uuid_column(row: &AnyRow, column: &str) -> StoreResult<Option<
         .transpose()
 }
 
+/// A boolean column: BOOLEAN in PostgreSQL, INTEGER 0/1 in SQLite (whose BOOLEAN columns
+/// sqlx's Any driver cannot read, so the SQLite schema declares them INTEGER).
+pub(crate) fn bool_column(row: &AnyRow, column: &str) -> StoreResult<bool> {
+    match row.try_get::<bool, _>(column) {
+        Ok(value) => Ok(value),
+        Err(_) => Ok(row.try_get::<i64, _>(column)? != 0),
+    }
+}
+
 pub(crate) fn json_column<T: DeserializeOwned>(row: &AnyRow, column: &str) -> StoreResult<T> {
     let text: String = row.try_get(column)?;
     Ok(serde_json::from_str(&text)?)
@@ -235,7 +250,7 @@ impl Store {
             S::COLUMNS.join(", "),
             placeholders.join(", ")
         );
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         check_references(&mut tx, scope, &stored.spec).await?;
         let query = sqlx::query(&sql)
             .bind(stored.id.uuid().to_string())
@@ -304,7 +319,7 @@ impl Store {
     ) -> StoreResult<Stored<S>> {
         spec.normalize();
         spec.validate()?;
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         let before = fetch_one::<S>(&mut tx, scope, id).await?;
         if before.version != expected_version {
             return Err(StoreError::VersionMismatch {
@@ -372,7 +387,7 @@ impl Store {
         id: S::Id,
         expected_version: Option<i64>,
     ) -> StoreResult<()> {
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         let before = fetch_one::<S>(&mut tx, scope, id).await?;
         if let Some(expected) = expected_version {
             if before.version != expected {
@@ -380,6 +395,23 @@ impl Store {
                     resource: S::RESOURCE,
                     current: before.version,
                 });
+            }
+        }
+        for (resource, table, column) in S::REFERENCED_BY {
+            let user = sqlx::query(&format!(
+                "SELECT id FROM {table} WHERE tenant_id = $1 AND {column} LIKE $2 AND id <> $3"
+            ))
+            .bind(scope.db_id())
+            .bind(format!("%{}%", id.uuid()))
+            .bind(id.uuid().to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(user) = user {
+                let user: String = user.try_get("id")?;
+                return Err(StoreError::Conflict(format!(
+                    "the {} is still in use by {resource} {user} ({column}); remove that reference first",
+                    S::RESOURCE
+                )));
             }
         }
         let sql = format!("DELETE FROM {} WHERE tenant_id = $1 AND id = $2", S::TABLE);

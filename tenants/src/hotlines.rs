@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::crud::{json_column, opt_uuid_column, to_json, AnyQuery, Spec, Stored};
+use crate::crud::{bool_column, json_column, opt_uuid_column, to_json, AnyQuery, Spec, Stored};
 use crate::error::{Invalid, StoreResult};
 use crate::numbers::normalize_e164;
 use crate::schedule::Schedule;
@@ -119,6 +119,8 @@ impl Spec for HotlineSpec {
         "recording_policy",
         "language",
     ];
+    const REFERENCED_BY: &'static [(&'static str, &'static str, &'static str)] =
+        &[("number", "numbers", "hotline_id")];
 
     fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
         query
@@ -139,7 +141,7 @@ impl Spec for HotlineSpec {
         let policy: String = row.try_get("recording_policy")?;
         Ok(Self {
             name: row.try_get("name")?,
-            always_open: row.try_get("always_open")?,
+            always_open: bool_column(row, "always_open")?,
             schedule: json_column(row, "schedule")?,
             closed_action: json_column(row, "closed_action")?,
             ivr_plugin: plugin

@@ -44,7 +44,7 @@ impl Store {
         if input.penalty > 100 {
             return Err(Invalid::one("penalty", "must be between 0 and 100").into());
         }
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         fetch_one::<QueueSpec>(&mut tx, scope, queue).await?;
         match fetch_visible(&mut tx, scope, input.agent_id).await {
             Ok(_) => {}
@@ -153,7 +153,7 @@ impl Store {
         queue: QueueId,
         agent: AgentId,
     ) -> StoreResult<()> {
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         let done = sqlx::query(
             "DELETE FROM queue_members WHERE tenant_id = $1 AND queue_id = $2 AND agent_id = $3",
         )

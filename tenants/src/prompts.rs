@@ -33,6 +33,11 @@ impl Spec for PromptSpec {
     const RESOURCE: &'static str = "prompt";
     const TABLE: &'static str = "prompts";
     const COLUMNS: &'static [&'static str] = &["name", "language", "description"];
+    const REFERENCED_BY: &'static [(&'static str, &'static str, &'static str)] = &[
+        ("queue", "queues", "moh_prompt_id"),
+        ("queue", "queues", "overflow"),
+        ("hotline", "hotlines", "closed_action"),
+    ];
 
     fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
         query

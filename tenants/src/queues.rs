@@ -131,6 +131,10 @@ impl Spec for QueueSpec {
         "announce_position_secs",
         "moh_prompt_id",
     ];
+    const REFERENCED_BY: &'static [(&'static str, &'static str, &'static str)] = &[
+        ("hotline", "hotlines", "fallback_queue_id"),
+        ("queue", "queues", "overflow"),
+    ];
 
     fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
         query

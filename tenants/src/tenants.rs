@@ -198,7 +198,7 @@ impl Store {
             updated_at: now,
             spec,
         };
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         sqlx::query(
             "INSERT INTO tenants (id, slug, name, status, time_zone, max_concurrent_calls, max_calls_per_second, plugin_cpu_ms_per_call, version, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -287,7 +287,7 @@ impl Store {
         spec: TenantSpec,
     ) -> StoreResult<Tenant> {
         spec.validate()?;
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         let row = sqlx::query(&format!("{SELECT} WHERE id = $1"))
             .bind(id.to_db())
             .fetch_optional(&mut *tx)

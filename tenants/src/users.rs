@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::audit::{self, Actor, AuditAction};
-use crate::crud::{conflict_or, opt_uuid_column, uuid_column, Page, PageRequest};
+use crate::crud::{bool_column, conflict_or, opt_uuid_column, uuid_column, Page, PageRequest};
 use crate::error::{Invalid, StoreError, StoreResult};
 use crate::rbac::Role;
 use crate::{password, validate, Store};
@@ -95,7 +95,7 @@ pub(crate) fn user_from_row(row: &AnyRow) -> StoreResult<User> {
         email: row.try_get("email")?,
         display_name: row.try_get("display_name")?,
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
-        disabled: row.try_get("disabled")?,
+        disabled: bool_column(row, "disabled")?,
         version: row.try_get("version")?,
         created_at: time::from_millis(row.try_get("created_at")?),
         updated_at: time::from_millis(row.try_get("updated_at")?),
@@ -178,7 +178,7 @@ impl Store {
             created_at: now,
             updated_at: now,
         };
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         sqlx::query(
             "INSERT INTO users (id, tenant_id, email, display_name, role, password_hash, disabled, version, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -225,7 +225,7 @@ impl Store {
         input.validate(false)?;
         owner.check_role(input.role)?;
         let hash = input.password.as_deref().map(password::hash).transpose()?;
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         let before = fetch_user(&mut tx, owner, id).await?;
         if before.version != expected_version {
             return Err(StoreError::VersionMismatch {
@@ -286,7 +286,7 @@ impl Store {
     }
 
     async fn delete_user_in(&self, actor: &Actor, owner: Owner, id: UserId) -> StoreResult<()> {
-        let mut tx = self.db.pool().begin().await?;
+        let mut tx = self.db.begin().await?;
         let before = fetch_user(&mut tx, owner, id).await?;
         sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1")
             .bind(id.to_db())

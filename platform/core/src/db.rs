@@ -139,6 +139,17 @@ impl Db {
         Ok(())
     }
 
+    /// Begin a transaction that writes. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so concurrent writers wait their turn on the busy timeout; a plain `BEGIN`
+    /// reads first and then fails with "database is locked" when it tries to write over a
+    /// snapshot another writer made stale. PostgreSQL's row locks already serialize writers.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
