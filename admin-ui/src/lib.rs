@@ -121,6 +121,9 @@ pub fn router(state: AppState) -> Router {
     }))
     .merge(api::health::routes())
     .fallback(|| async { problem::ApiError::not_found("route") })
+    // After every route is in: axum's own 405 has an empty body; ours is problem+json (axum
+    // still adds the Allow header).
+    .method_not_allowed_fallback(|| async { problem::ApiError::method_not_allowed() })
     .layer(axum::middleware::from_fn(metrics::track))
     .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
         let route = request

@@ -1,0 +1,701 @@
+//! What the admin-ui integration suites share: the whole HTTP service over a throw-away database
+//! of either backend, driven in-process with `tower::ServiceExt::oneshot` (no sockets), a
+//! request helper answering `(status, headers, json)`, problem+json assertions, a fingerprint of
+//! everything stored (to prove a refused request wrote nothing), and a fixture with two tenants.
+//!
+//! The fixture ([`World`]): tenants A and B with an admin each; in A a user of every tenant role
+//! and one resource of every kind (number, hotline, queue, prompt, own agent, user, API key, and
+//! a queue membership); in B one of each kind too, so that B's lists are never trivially empty.
+//!
+//! [`API_ROUTES`] is the list of every `/api/v1` route; `openapi.rs` checks it against the
+//! router's OpenAPI document both ways, and `cross_tenant.rs` and `rbac.rs` check that their
+//! tables cover every route in it. A new endpoint therefore fails the suite until it has its
+//! line in each table.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use hotline_admin_ui::{router, AppState};
+use hotline_core::testing::TestDb;
+use hotline_core::Backend;
+use hotline_tenants::auth::TokenService;
+use hotline_tenants::rbac::Role;
+use hotline_tenants::{Store, StoreConfig};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sqlx::Row;
+use tower::ServiceExt;
+
+/// The HS256 key the service under test signs with (tests forge tokens with it, too).
+pub const SECRET: &[u8] = b"hotline admin-ui test secret, 32+ bytes long";
+/// Every user of the fixture has this password (argon2id hashing dominates fixture time).
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const OPERATOR_EMAIL: &str = "operator@firm.example";
+
+/// The answer to a request: status, headers, and the body as JSON (`Null` when empty, a JSON
+/// string when the body is not JSON, e.g. `/metrics`).
+pub type Reply = (StatusCode, HeaderMap, Value);
+
+/// Every route of the `/api/v1` API, as the OpenAPI document names it.
+pub const API_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/auth/logout"),
+    ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/tenants"),
+    ("POST", "/api/v1/tenants"),
+    ("GET", "/api/v1/tenants/{tenant_id}"),
+    ("PATCH", "/api/v1/tenants/{tenant_id}"),
+    ("GET", "/api/v1/tenants/{tenant_id}/numbers"),
+    ("POST", "/api/v1/tenants/{tenant_id}/numbers"),
+    ("GET", "/api/v1/tenants/{tenant_id}/numbers/{id}"),
+    ("PATCH", "/api/v1/tenants/{tenant_id}/numbers/{id}"),
+    ("DELETE", "/api/v1/tenants/{tenant_id}/numbers/{id}"),
+    ("GET", "/api/v1/tenants/{tenant_id}/hotlines"),
+    ("POST", "/api/v1/tenants/{tenant_id}/hotlines"),
+    ("GET", "/api/v1/tenants/{tenant_id}/hotlines/{id}"),
+    ("PATCH", "/api/v1/tenants/{tenant_id}/hotlines/{id}"),
+    ("DELETE", "/api/v1/tenants/{tenant_id}/hotlines/{id}"),
+    ("GET", "/api/v1/tenants/{tenant_id}/queues"),
+    ("POST", "/api/v1/tenants/{tenant_id}/queues"),
+    ("GET", "/api/v1/tenants/{tenant_id}/queues/{id}"),
+    ("PATCH", "/api/v1/tenants/{tenant_id}/queues/{id}"),
+    ("DELETE", "/api/v1/tenants/{tenant_id}/queues/{id}"),
+    (
+        "GET",
+        "/api/v1/tenants/{tenant_id}/queues/{queue_id}/members",
+    ),
+    (
+        "PUT",
+        "/api/v1/tenants/{tenant_id}/queues/{queue_id}/members/{agent_id}",
+    ),
+    (
+        "DELETE",
+        "/api/v1/tenants/{tenant_id}/queues/{queue_id}/members/{agent_id}",
+    ),
+    ("GET", "/api/v1/tenants/{tenant_id}/prompts"),
+    ("POST", "/api/v1/tenants/{tenant_id}/prompts"),
+    ("GET", "/api/v1/tenants/{tenant_id}/prompts/{id}"),
+    ("PATCH", "/api/v1/tenants/{tenant_id}/prompts/{id}"),
+    ("DELETE", "/api/v1/tenants/{tenant_id}/prompts/{id}"),
+    ("GET", "/api/v1/tenants/{tenant_id}/agents"),
+    ("POST", "/api/v1/tenants/{tenant_id}/agents"),
+    ("GET", "/api/v1/tenants/{tenant_id}/agents/{id}"),
+    ("PATCH", "/api/v1/tenants/{tenant_id}/agents/{id}"),
+    ("DELETE", "/api/v1/tenants/{tenant_id}/agents/{id}"),
+    ("GET", "/api/v1/tenants/{tenant_id}/users"),
+    ("POST", "/api/v1/tenants/{tenant_id}/users"),
+    ("GET", "/api/v1/tenants/{tenant_id}/users/{id}"),
+    ("PATCH", "/api/v1/tenants/{tenant_id}/users/{id}"),
+    ("DELETE", "/api/v1/tenants/{tenant_id}/users/{id}"),
+    ("GET", "/api/v1/tenants/{tenant_id}/api-keys"),
+    ("POST", "/api/v1/tenants/{tenant_id}/api-keys"),
+    ("DELETE", "/api/v1/tenants/{tenant_id}/api-keys/{id}"),
+    ("GET", "/api/v1/tenants/{tenant_id}/audit"),
+    ("GET", "/api/v1/agents"),
+    ("POST", "/api/v1/agents"),
+    ("PATCH", "/api/v1/agents/{id}"),
+    ("DELETE", "/api/v1/agents/{id}"),
+    ("GET", "/api/v1/agents/{id}/tenants"),
+    ("PUT", "/api/v1/agents/{id}/tenants/{tenant_id}"),
+    ("DELETE", "/api/v1/agents/{id}/tenants/{tenant_id}"),
+    ("GET", "/api/v1/users"),
+    ("POST", "/api/v1/users"),
+    ("PATCH", "/api/v1/users/{id}"),
+    ("GET", "/api/v1/audit"),
+];
+
+/// The tenant-scoped routes: those under `/api/v1/tenants/{tenant_id}`.
+pub fn tenant_routes() -> Vec<(&'static str, &'static str)> {
+    API_ROUTES
+        .iter()
+        .copied()
+        .filter(|(_, path)| path.starts_with("/api/v1/tenants/{tenant_id}"))
+        .collect()
+}
+
+/// The service under test over a fresh database, with its first platform admin logged in.
+pub struct App {
+    pub backend: Backend,
+    pub test_db: TestDb,
+    pub store: Store,
+    pub tokens: TokenService,
+    pub router: Router,
+    /// The platform admin's access token.
+    pub operator: String,
+}
+
+impl App {
+    pub async fn new(backend: Backend) -> Self {
+        let test_db = TestDb::new(backend).await;
+        let store = Store::new(test_db.db.clone(), StoreConfig::default());
+        store
+            .bootstrap_platform_admin(OPERATOR_EMAIL, PASSWORD)
+            .await
+            .expect("bootstrap the platform admin");
+        let tokens = TokenService::new(
+            SECRET.to_vec(),
+            Duration::from_secs(900),
+            Duration::from_secs(86_400),
+        );
+        let router = router(AppState::new(store.clone(), tokens.clone()));
+        let mut app = Self {
+            backend,
+            test_db,
+            store,
+            tokens,
+            router,
+            operator: String::new(),
+        };
+        app.operator = app.login(OPERATOR_EMAIL, PASSWORD).await;
+        app
+    }
+
+    /// Close the pool and drop the database.
+    pub async fn finish(self) {
+        self.test_db.finish().await;
+    }
+
+    /// `POST /auth/login`; the whole token pair.
+    pub async fn login_pair(&self, email: &str, password: &str) -> Value {
+        let (status, _, body) = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({ "email": email, "password": password }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "login {email}: {body}");
+        body
+    }
+
+    /// Log in and return the access token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        str_of(&self.login_pair(email, password).await, "access_token")
+    }
+
+    /// Send one request. A `body` is sent as `application/json` unless `headers` name another
+    /// Content-Type.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let has_type = headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if body.is_some() && !has_type {
+            all.push(("content-type", "application/json"));
+        }
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        self.request_raw(method, path, token, bytes, &all).await
+    }
+
+    /// Send one request with exactly these body bytes and headers.
+    pub async fn request_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        send(
+            self.router.clone(),
+            build_request(method, path, token, body, headers),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.request(Method::GET, path, token, None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.request(Method::POST, path, token, Some(body), &[])
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.request(Method::PUT, path, token, Some(body), &[])
+            .await
+    }
+
+    pub async fn patch(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        if_match: &str,
+        body: Value,
+    ) -> Reply {
+        self.request(
+            Method::PATCH,
+            path,
+            token,
+            Some(body),
+            &[
+                ("if-match", if_match),
+                ("content-type", "application/merge-patch+json"),
+            ],
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>, if_match: Option<&str>) -> Reply {
+        let headers: Vec<(&str, &str)> = if_match.map(|m| ("if-match", m)).into_iter().collect();
+        self.request(Method::DELETE, path, token, None, &headers)
+            .await
+    }
+
+    /// `POST` that must answer 201; the created representation.
+    pub async fn create(&self, path: &str, token: &str, body: Value) -> Value {
+        let (status, _, json) = self.post(path, Some(token), body.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "POST {path} {body}: {json}");
+        json
+    }
+
+    /// `GET` that must answer 200.
+    pub async fn read(&self, path: &str, token: &str) -> Value {
+        let (status, _, json) = self.get(path, Some(token)).await;
+        assert_eq!(status, StatusCode::OK, "GET {path}: {json}");
+        json
+    }
+
+    /// Every id of a (cursor-paginated) list, following `next_cursor` to the end.
+    pub async fn list_ids(&self, path: &str, token: &str) -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let url = match &cursor {
+                Some(c) => format!("{path}?limit=500&cursor={c}"),
+                None => format!("{path}?limit=500"),
+            };
+            let page = self.read(&url, token).await;
+            for item in page["items"].as_array().expect("a list has items") {
+                ids.push(str_of(item, "id"));
+            }
+            match page.get("next_cursor").and_then(Value::as_str) {
+                Some(next) => cursor = Some(next.to_string()),
+                None => return ids,
+            }
+        }
+    }
+
+    /// What is stored, in numbers: rows of every table, the sum of every versioned table's
+    /// versions (catches updates), revocations and used refresh tokens. Equal fingerprints
+    /// before and after a refused request prove it wrote nothing.
+    pub async fn fingerprint(&self) -> BTreeMap<String, i64> {
+        let mut queries: Vec<(String, String)> = Vec::new();
+        for table in [
+            "tenants",
+            "prompts",
+            "queues",
+            "hotlines",
+            "numbers",
+            "agents",
+            "agent_assignments",
+            "queue_members",
+            "users",
+            "refresh_tokens",
+            "api_keys",
+            "audit_log",
+        ] {
+            queries.push((
+                format!("{table} rows"),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ));
+        }
+        for table in [
+            "tenants", "prompts", "queues", "hotlines", "numbers", "agents", "users",
+        ] {
+            queries.push((
+                format!("{table} versions"),
+                format!("SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) AS n FROM {table}"),
+            ));
+        }
+        for (name, sql) in [
+            (
+                "revoked api keys",
+                "SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NOT NULL",
+            ),
+            (
+                "revoked refresh tokens",
+                "SELECT COUNT(*) AS n FROM refresh_tokens WHERE revoked_at IS NOT NULL",
+            ),
+            (
+                "used refresh tokens",
+                "SELECT COUNT(*) AS n FROM refresh_tokens WHERE used_at IS NOT NULL",
+            ),
+            (
+                "penalties",
+                "SELECT CAST(COALESCE(SUM(penalty), 0) AS BIGINT) AS n FROM queue_members",
+            ),
+        ] {
+            queries.push((name.to_string(), sql.to_string()));
+        }
+        let mut out = BTreeMap::new();
+        for (name, sql) in queries {
+            let row = sqlx::query(&sql)
+                .fetch_one(self.store.db().pool())
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            let n: i64 = row.try_get("n").expect("a count");
+            out.insert(name, n);
+        }
+        out
+    }
+
+    /// Entries in the audit log (the platform admin's view).
+    pub async fn audit_len(&self) -> usize {
+        self.list_ids("/api/v1/audit", &self.operator).await.len()
+    }
+}
+
+/// A request with exactly these body bytes and headers, and the token as `Bearer`.
+pub fn build_request(
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Vec<u8>,
+    headers: &[(&str, &str)],
+) -> Request<Body> {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(Body::from(body)).expect("a valid request")
+}
+
+/// Run one request through (a clone of) the service; usable from a spawned task.
+pub async fn send(router: Router, request: Request<Body>) -> Reply {
+    let response = router
+        .oneshot(request)
+        .await
+        .expect("the router is infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("read the response body")
+        .to_bytes();
+    let json = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    (status, headers, json)
+}
+
+/// A string field of a JSON object, or a panic naming it.
+pub fn str_of(value: &Value, field: &str) -> String {
+    value
+        .get(field)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no string {field:?} in {value}"))
+        .to_string()
+}
+
+/// Assert an RFC 9457 answer: the status, `application/problem+json`, and a body with `type`
+/// (`urn:hotline:problem:<slug>`), `title`, `status` and `detail`. Returns the body.
+#[track_caller]
+pub fn assert_problem(reply: &Reply, status: StatusCode, slug: &str) -> Value {
+    let (got, headers, body) = reply;
+    assert_eq!(*got, status, "status; body: {body}");
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert_eq!(
+        content_type, "application/problem+json",
+        "content type of a {status} answer; body: {body}"
+    );
+    assert_eq!(
+        body["status"],
+        json!(status.as_u16()),
+        "status field: {body}"
+    );
+    assert_eq!(
+        body["type"],
+        json!(format!("urn:hotline:problem:{slug}")),
+        "type field: {body}"
+    );
+    for field in ["title", "detail"] {
+        assert!(
+            body[field].as_str().is_some_and(|s| !s.is_empty()),
+            "{field} must be a non-empty string: {body}"
+        );
+    }
+    body.clone()
+}
+
+/// The fields named by a validation problem's `errors`.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One tenant's resources, as ids.
+#[derive(Clone, Debug, Default)]
+pub struct Ids {
+    pub number: String,
+    pub hotline: String,
+    pub queue: String,
+    pub prompt: String,
+    /// The tenant's own agent (a member of `queue`).
+    pub agent: String,
+    pub user: String,
+    pub api_key: String,
+}
+
+impl Ids {
+    /// The id a path segment `{id}` stands for, by the collection before it.
+    pub fn for_collection(&self, collection: &str) -> &str {
+        match collection {
+            "numbers" => &self.number,
+            "hotlines" => &self.hotline,
+            "queues" => &self.queue,
+            "prompts" => &self.prompt,
+            "agents" => &self.agent,
+            "users" => &self.user,
+            "api-keys" => &self.api_key,
+            other => panic!("no fixture id for collection {other:?}"),
+        }
+    }
+
+    pub fn all(&self) -> Vec<String> {
+        vec![
+            self.number.clone(),
+            self.hotline.clone(),
+            self.queue.clone(),
+            self.prompt.clone(),
+            self.agent.clone(),
+            self.user.clone(),
+            self.api_key.clone(),
+        ]
+    }
+}
+
+/// Fill an OpenAPI path template: `{tenant_id}` with `tenant`, `{queue_id}` and `{agent_id}`
+/// with the queue and agent of `ids`, and `{id}` with the id of the collection before it.
+pub fn fill(template: &str, tenant: &str, ids: &Ids) -> String {
+    let segments: Vec<&str> = template.split('/').collect();
+    let mut out: Vec<String> = Vec::new();
+    for (i, segment) in segments.iter().enumerate() {
+        let value = match *segment {
+            "{tenant_id}" => tenant.to_string(),
+            "{queue_id}" => ids.queue.clone(),
+            "{agent_id}" => ids.agent.clone(),
+            "{id}" => ids.for_collection(segments[i - 1]).to_string(),
+            literal => literal.to_string(),
+        };
+        out.push(value);
+    }
+    out.join("/")
+}
+
+/// One tenant of the fixture.
+#[derive(Clone, Debug)]
+pub struct TenantFx {
+    pub id: String,
+    pub slug: String,
+    /// The tenant admin's access token.
+    pub admin: String,
+    pub admin_email: String,
+    pub admin_id: String,
+    pub ids: Ids,
+    /// The secret of `ids.api_key` (role supervisor).
+    pub api_key_secret: String,
+    /// An E.164 number the tenant owns, as stored.
+    pub e164: String,
+}
+
+impl TenantFx {
+    /// `/api/v1/tenants/{id}` followed by `rest`.
+    pub fn url(&self, rest: &str) -> String {
+        format!("/api/v1/tenants/{}{rest}", self.id)
+    }
+}
+
+/// Two tenants, A fully populated, and A's users of every tenant role.
+pub struct World {
+    pub app: App,
+    pub a: TenantFx,
+    pub b: TenantFx,
+    /// Access tokens of A's users, one per tenant role (tenant-admin is `a.admin`).
+    pub a_roles: Vec<(Role, String)>,
+}
+
+pub const TENANT_ROLES: [Role; 5] = [
+    Role::TenantAdmin,
+    Role::Supervisor,
+    Role::Agent,
+    Role::PluginAuthor,
+    Role::BillingViewer,
+];
+
+impl World {
+    pub async fn new(backend: Backend) -> Self {
+        let app = App::new(backend).await;
+        let mut a = populate(&app, "tenant-a", "+421 2 1111 0001").await;
+        let b = populate(&app, "tenant-b", "+421 2 2222 0001").await;
+        let mut a_roles = vec![(Role::TenantAdmin, a.admin.clone())];
+        for role in TENANT_ROLES.into_iter().skip(1) {
+            let email = format!("{}@{}.example", role.as_str(), a.slug);
+            let user = app
+                .create(
+                    &a.url("/users"),
+                    &a.admin,
+                    json!({
+                        "email": email,
+                        "display_name": format!("A {}", role.as_str()),
+                        "role": role,
+                        "password": PASSWORD,
+                    }),
+                )
+                .await;
+            if role == Role::BillingViewer {
+                a.ids.user = str_of(&user, "id");
+            }
+            a_roles.push((role, app.login(&email, PASSWORD).await));
+        }
+        Self { app, a, b, a_roles }
+    }
+
+    pub fn token(&self, role: Role) -> &str {
+        self.a_roles
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, t)| t.as_str())
+            .unwrap_or_else(|| panic!("no token for {role:?}"))
+    }
+
+    pub async fn finish(self) {
+        self.app.finish().await;
+    }
+}
+
+/// A tenant with an admin and one resource of every kind, made through the API.
+async fn populate(app: &App, slug: &str, number: &str) -> TenantFx {
+    let op = app.operator.clone();
+    let tenant = app
+        .create(
+            "/api/v1/tenants",
+            &op,
+            json!({ "slug": slug, "name": format!("Company {slug}"), "time_zone": "Europe/Bratislava" }),
+        )
+        .await;
+    let id = str_of(&tenant, "id");
+    let base = format!("/api/v1/tenants/{id}");
+    let admin_email = format!("admin@{slug}.example");
+    let admin_user = app
+        .create(
+            &format!("{base}/users"),
+            &op,
+            json!({
+                "email": admin_email,
+                "display_name": format!("{slug} admin"),
+                "role": "tenant-admin",
+                "password": PASSWORD,
+            }),
+        )
+        .await;
+    let admin = app.login(&admin_email, PASSWORD).await;
+    let prompt = app
+        .create(
+            &format!("{base}/prompts"),
+            &admin,
+            json!({ "name": "welcome", "description": format!("{slug} welcome") }),
+        )
+        .await;
+    let queue = app
+        .create(
+            &format!("{base}/queues"),
+            &admin,
+            json!({ "name": "support", "moh_prompt_id": prompt["id"] }),
+        )
+        .await;
+    let hotline = app
+        .create(
+            &format!("{base}/hotlines"),
+            &admin,
+            json!({
+                "name": "main",
+                "fallback_queue_id": queue["id"],
+                "schedule": { "weekly": [{ "day": "mon", "start": "08:00", "end": "17:00" }] },
+            }),
+        )
+        .await;
+    let number = app
+        .create(
+            &format!("{base}/numbers"),
+            &op,
+            json!({ "e164": number, "label": "main line", "hotline_id": hotline["id"] }),
+        )
+        .await;
+    let agent = app
+        .create(
+            &format!("{base}/agents"),
+            &admin,
+            json!({ "name": format!("{slug} agent"), "sip_username": "alice", "sip_password": "sip-secret-1" }),
+        )
+        .await;
+    let (status, _, member) = app
+        .put(
+            &format!(
+                "{base}/queues/{}/members/{}",
+                str_of(&queue, "id"),
+                str_of(&agent, "id")
+            ),
+            Some(&admin),
+            json!({ "penalty": 0 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "standing membership: {member}");
+    let key = app
+        .create(
+            &format!("{base}/api-keys"),
+            &admin,
+            json!({ "name": "wallboard", "role": "supervisor" }),
+        )
+        .await;
+    TenantFx {
+        id,
+        slug: slug.to_string(),
+        admin,
+        admin_email,
+        admin_id: str_of(&admin_user, "id"),
+        e164: str_of(&number, "e164"),
+        ids: Ids {
+            number: str_of(&number, "id"),
+            hotline: str_of(&hotline, "id"),
+            queue: str_of(&queue, "id"),
+            prompt: str_of(&prompt, "id"),
+            agent: str_of(&agent, "id"),
+            user: str_of(&admin_user, "id"),
+            api_key: str_of(&key, "id"),
+        },
+        api_key_secret: str_of(&key, "secret"),
+    }
+}

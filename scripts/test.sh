@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The test command: formatting, lints and every test, on SQLite and on PostgreSQL.
+#
+# Run it from anywhere as `scripts/test.sh`; CI runs exactly this (.ci/run). On a fresh Debian
+# machine, as root, it installs and starts what it needs: PostgreSQL on 127.0.0.1:5432 (the
+# store and end-to-end tests create and drop their own `hotline_test_*` databases on it).
+# Point HOTLINE_TEST_POSTGRES_URL at another server to use that one instead; nothing is then
+# installed or started. Stops at the first failing step.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+banner() {
+    printf '\n==== %s ====\n' "$*"
+}
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo -n "$@"
+    else
+        echo "need root to run: $*" >&2
+        return 1
+    fi
+}
+
+DEFAULT_POSTGRES_URL="postgres://postgres@127.0.0.1:5432/postgres"
+if [ -n "${HOTLINE_TEST_POSTGRES_URL:-}" ]; then
+    MANAGE_LOCAL_POSTGRES=no
+else
+    MANAGE_LOCAL_POSTGRES=yes
+    export HOTLINE_TEST_POSTGRES_URL="$DEFAULT_POSTGRES_URL"
+fi
+
+# The newest PostgreSQL version with a cluster configured on this machine, if any.
+# shellcheck disable=SC2012 # version folders are plain numbers
+cluster_version() {
+    ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1
+}
+
+wait_for_postgres() {
+    for _ in $(seq 1 60); do
+        if pg_isready -q -h 127.0.0.1 -p 5432; then
+            return 0
+        fi
+        sleep 0.5
+    done
+    echo "PostgreSQL did not come up on 127.0.0.1:5432" >&2
+    return 1
+}
+
+ensure_local_postgres() {
+    if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+        echo "PostgreSQL is not installed; installing it from Debian's packages"
+        as_root apt-get update
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql
+    fi
+    if command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then
+        echo "PostgreSQL is running on 127.0.0.1:5432"
+    else
+        local version
+        version="$(cluster_version)"
+        if [ -z "$version" ]; then
+            # shellcheck disable=SC2012
+            version="$(ls /usr/lib/postgresql | sort -V | tail -n 1)"
+            echo "creating PostgreSQL $version cluster 'main'"
+            as_root pg_createcluster "$version" main
+        fi
+        echo "starting PostgreSQL $version cluster 'main'"
+        as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+        wait_for_postgres
+    fi
+    # A stock Debian cluster wants a password on TCP; the tests connect as postgres without one.
+    # Trust loopback connections on this test machine, once, and say so.
+    if ! psql "$HOTLINE_TEST_POSTGRES_URL" -Atqc 'SELECT 1' >/dev/null 2>&1; then
+        local version hba
+        version="$(cluster_version)"
+        hba="/etc/postgresql/$version/main/pg_hba.conf"
+        echo "allowing passwordless loopback connections in $hba (test machine set-up)"
+        as_root sed -i '1i host all all 127.0.0.1/32 trust # added by hotline scripts/test.sh\nhost all all ::1/128 trust # added by hotline scripts/test.sh' "$hba"
+        as_root pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+        sleep 1
+    fi
+}
+
+# Drop databases that earlier runs left behind (a test that panics cannot drop its own). Their
+# names end in a UUIDv7 whose first 48 bits are the creation time in milliseconds; those younger
+# than an hour may belong to a test run going on right now on the same server, and are kept.
+drop_leftover_databases() {
+    local now_ms cutoff name hex created dropped=0
+    now_ms=$(($(date +%s) * 1000))
+    cutoff=$((now_ms - 3600 * 1000))
+    while IFS= read -r name; do
+        [ -n "$name" ] || continue
+        hex="${name#hotline_test_}"
+        hex="${hex:0:12}"
+        if [[ "$hex" =~ ^[0-9a-f]{12}$ ]]; then
+            created=$((16#$hex))
+            if [ "$created" -gt "$cutoff" ]; then
+                continue
+            fi
+        fi
+        psql "$HOTLINE_TEST_POSTGRES_URL" -Atqc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null
+        dropped=$((dropped + 1))
+    done < <(psql "$HOTLINE_TEST_POSTGRES_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'hotline\_test\_%'")
+    echo "dropped $dropped leftover test database(s)"
+}
+
+banner "PostgreSQL"
+if [ "$MANAGE_LOCAL_POSTGRES" = yes ]; then
+    ensure_local_postgres
+else
+    echo "using HOTLINE_TEST_POSTGRES_URL from the environment"
+fi
+if ! psql "$HOTLINE_TEST_POSTGRES_URL" -Atqc 'SELECT version()'; then
+    echo "cannot connect to PostgreSQL at HOTLINE_TEST_POSTGRES_URL" >&2
+    exit 1
+fi
+drop_leftover_databases
+
+banner "cargo fmt --check"
+cargo fmt --all -- --check
+
+banner "cargo clippy (-D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+banner "cargo test (SQLite and PostgreSQL)"
+cargo test --workspace --locked
+
+banner "all checks passed"
