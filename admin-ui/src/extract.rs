@@ -57,11 +57,14 @@ where
         let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
             ApiError::unauthorized("send Authorization: Bearer <access token or API key>")
         })?;
+        // The scheme is case-insensitive (RFC 9110, section 11.1): `bearer` is Bearer too.
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|h| h.trim_start().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .filter(|token| !token.is_empty())
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be Bearer <token>")
             })?;
@@ -200,9 +203,13 @@ where
                 "send Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::bad_json(format!("could not read the body: {e}")))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::payload_too_large(format!("the body exceeds the size limit: {e}"))
+            } else {
+                ApiError::bad_json(format!("could not read the body: {e}"))
+            }
+        })?;
         parse_json(&bytes).map(ApiJson)
     }
 }

@@ -8,8 +8,9 @@
 //! - one RBAC action per handler, decided by `hotline_tenants::rbac`;
 //! - errors are `application/problem+json` (RFC 9457);
 //! - lists are cursor-paginated (`?limit=&cursor=`, answer `next_cursor`);
-//! - every representation carries an `ETag`; updates and deletes need `If-Match` (428 without,
-//!   412 when stale) and updates are JSON Merge Patch (RFC 7396).
+//! - every representation carries an `ETag`; updates need `If-Match` (428 without,
+//!   412 when stale) and are JSON Merge Patch (RFC 7396); deleting a number, hotline, queue or
+//!   prompt needs `If-Match` too (users and agents are deleted without one).
 //!
 //! This crate holds no business rules and no SQL: it must only translate HTTP to store calls.
 
