@@ -295,20 +295,7 @@ impl App {
     /// before and after a refused request prove it wrote nothing.
     pub async fn fingerprint(&self) -> BTreeMap<String, i64> {
         let mut queries: Vec<(String, String)> = Vec::new();
-        for table in [
-            "tenants",
-            "prompts",
-            "queues",
-            "hotlines",
-            "numbers",
-            "agents",
-            "agent_assignments",
-            "queue_members",
-            "users",
-            "refresh_tokens",
-            "api_keys",
-            "audit_log",
-        ] {
+        for table in self.test_db.tables().await {
             queries.push((
                 format!("{table} rows"),
                 format!("SELECT COUNT(*) AS n FROM {table}"),

@@ -74,6 +74,30 @@ impl TestDb {
         }
     }
 
+    /// The tables the migrations made (not their own bookkeeping), sorted: read from the schema,
+    /// so scans that must cover all stored data cannot miss a table added later.
+    pub async fn tables(&self) -> Vec<String> {
+        use sqlx::Row;
+        let sql = match self.db.backend() {
+            Backend::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            }
+            Backend::Postgres => {
+                "SELECT CAST(table_name AS TEXT) AS name FROM information_schema.tables WHERE table_schema = 'public'"
+            }
+        };
+        let mut names: Vec<String> = sqlx::query(sql)
+            .fetch_all(self.db.pool())
+            .await
+            .expect("list the schema's tables")
+            .iter()
+            .map(|row| row.try_get("name").expect("table name"))
+            .filter(|name: &String| name != "hotline_migrations")
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Close the pool and drop the database.
     pub async fn finish(self) {
         self.db.close().await;

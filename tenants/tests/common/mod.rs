@@ -19,7 +19,8 @@ use hotline_tenants::{Page, PageRequest, Spec, Store, StoreConfig, StoreError, S
 use sqlx::{Column, Row};
 use uuid::Uuid;
 
-/// Every table the migrations create, for scans that must cover all stored data.
+/// The tables the migrations are expected to create (the migration test checks the schema
+/// against it; scans read the schema itself through `TestDb::tables`).
 pub const TABLES: &[&str] = &[
     "tenants",
     "prompts",
@@ -71,24 +72,6 @@ impl Fixture {
         self.test_db.finish().await;
     }
 
-    /// The tables the migrations made (besides their own bookkeeping), sorted.
-    pub async fn schema_tables(&self, backend: Backend) -> Vec<String> {
-        let sql = match backend {
-            Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-            Backend::Postgres => "SELECT CAST(table_name AS TEXT) AS name FROM information_schema.tables WHERE table_schema = 'public'",
-        };
-        let mut names: Vec<String> = sqlx::query(sql)
-            .fetch_all(self.store.db().pool())
-            .await
-            .expect("list tables")
-            .iter()
-            .map(|row| row.try_get("name").expect("table name"))
-            .filter(|name: &String| name != "hotline_migrations")
-            .collect();
-        names.sort();
-        names
-    }
-
     /// `SELECT COUNT(*)` of a table.
     pub async fn count(&self, table: &str) -> i64 {
         let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
@@ -99,10 +82,11 @@ impl Fixture {
     }
 
     /// The number of rows in every table, to show that a refused change wrote nothing.
-    pub async fn snapshot(&self) -> Vec<(&'static str, i64)> {
+    pub async fn snapshot(&self) -> Vec<(String, i64)> {
         let mut counts = Vec::new();
-        for table in TABLES {
-            counts.push((*table, self.count(table).await));
+        for table in self.test_db.tables().await {
+            let rows = self.count(&table).await;
+            counts.push((table, rows));
         }
         counts
     }
@@ -138,8 +122,8 @@ impl Fixture {
     /// `secret` must appear in no column of any table.
     pub async fn assert_stored_nowhere(&self, secret: &str) {
         assert!(!secret.is_empty());
-        for table in TABLES {
-            for value in self.table_values(table).await {
+        for table in self.test_db.tables().await {
+            for value in self.table_values(&table).await {
                 assert!(
                     !value.contains(secret),
                     "{table} stores {secret:?} in the clear: {value:?}"
