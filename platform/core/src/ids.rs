@@ -86,6 +86,15 @@ typed_id!(
     AuditId
 );
 
+typed_id!(
+    /// One call through Hotline, from the first INVITE to the final record. Billing is idempotent on it.
+    CallId
+);
+typed_id!(
+    /// A carrier trunk configured by the platform operator.
+    TrunkId
+);
+
 /// What the generic stores need of a typed id.
 pub trait TypedId:
     Copy
@@ -117,5 +126,6 @@ macro_rules! impl_typed_id {
 }
 
 impl_typed_id!(
-    TenantId, UserId, NumberId, HotlineId, QueueId, AgentId, PromptId, ApiKeyId, AuditId
+    TenantId, UserId, NumberId, HotlineId, QueueId, AgentId, PromptId, ApiKeyId, AuditId, CallId,
+    TrunkId
 );

@@ -3,8 +3,8 @@
 //!
 //! This crate sits at the bottom of the crate graph: it must never depend on another Hotline
 //! crate, and it holds no business rules of its own (those live in the crate that owns the data).
-//! Call events and call records join it with the call engine.
 
+pub mod call;
 pub mod db;
 pub mod ids;
 pub mod scope;
