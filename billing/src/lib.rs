@@ -4,3 +4,5 @@
 //! units or exact decimals, never floats. Finalized invoices are immutable.
 //!
 //! Not built yet: the billing issue fills it.
+
+pub mod gateway;
