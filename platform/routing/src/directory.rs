@@ -1,0 +1,107 @@
+//! What the call engine needs to know about a dialed number, and the trait it asks through.
+//!
+//! [`Directory`] is implemented outside this crate (the binary, over the tenant store, with a
+//! cache invalidated on change). Everything here is a read-only snapshot in the engine's own
+//! terms: the engine never sees a table, a store error type or another tenant's data.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use hotline_core::ids::{AgentId, HotlineId, TenantId, TrunkId};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum DirectoryError {
+    /// The directory could not answer (database away); the call gets 503, not 404.
+    #[error("directory unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Number → route. `Ok(None)` means the number is not Hotline's (404).
+pub trait Directory: Send + Sync + 'static {
+    fn lookup(
+        &self,
+        e164: &str,
+    ) -> impl std::future::Future<Output = Result<Option<NumberRoute>, DirectoryError>> + Send;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TenantState {
+    Active,
+    Suspended,
+}
+
+/// The tenant a number belongs to, with the limits the engine enforces.
+#[derive(Clone, Debug)]
+pub struct TenantRoute {
+    pub tenant_id: TenantId,
+    pub slug: String,
+    pub state: TenantState,
+    pub time_zone: Tz,
+    pub max_concurrent_calls: u32,
+    pub max_calls_per_second: u32,
+}
+
+/// Opening hours, evaluated by whoever owns the schedule model.
+pub trait OpenHours: Send + Sync + std::fmt::Debug {
+    fn is_open(&self, zone: Tz, at: DateTime<Utc>) -> bool;
+}
+
+/// Where a call goes when the leg it rang was not answered in time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoAnswerTarget {
+    /// End the call with this SIP status (480 by default).
+    Reject {
+        status: u16,
+    },
+    ForwardAgent {
+        agent_id: AgentId,
+    },
+    ForwardExternal {
+        number: String,
+        trunk_id: Option<TrunkId>,
+    },
+}
+
+/// What the hotline does with a call in one branch of its schedule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HotlineAction {
+    /// Refuse with a configured SIP status.
+    Reject { status: u16 },
+    /// Ring every registered contact of the agent; first answer wins.
+    ForwardAgent {
+        agent_id: AgentId,
+        ring_timeout: Duration,
+        no_answer: NoAnswerTarget,
+    },
+    /// Dial an external number through an outbound trunk (`None`: any trunk with room).
+    ForwardExternal {
+        number: String,
+        trunk_id: Option<TrunkId>,
+        ring_timeout: Duration,
+        no_answer: NoAnswerTarget,
+    },
+    /// A branch the engine cannot carry out yet (IVR plugin, message prompt): it ends the call
+    /// with this SIP status and says why in the log, rather than pretending.
+    Unsupported { what: &'static str, status: u16 },
+}
+
+#[derive(Clone, Debug)]
+pub struct HotlineRoute {
+    pub hotline_id: HotlineId,
+    pub name: String,
+    pub hours: Arc<dyn OpenHours>,
+    pub open: HotlineAction,
+    pub closed: HotlineAction,
+}
+
+/// A dialed number resolved.
+#[derive(Clone, Debug)]
+pub struct NumberRoute {
+    pub e164: String,
+    pub tenant: TenantRoute,
+    /// `None`: the number is assigned to the tenant but points at no hotline (the call is refused).
+    pub hotline: Option<HotlineRoute>,
+}
