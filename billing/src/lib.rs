@@ -3,6 +3,12 @@
 //! Rating is a pure function of (record, tariff version, time zone); money is integer minor
 //! units or exact decimals, never floats. Finalized invoices are immutable.
 //!
-//! Not built yet: the billing issue fills it.
+//! The pure core — [`money`], [`tariff`], [`usage`], [`rating`] — does no IO, reads no clock
+//! and is never async: the store and the API build on it and persist what it computes.
+
+pub mod money;
+pub mod rating;
+pub mod tariff;
+pub mod usage;
 
 pub mod gateway;
