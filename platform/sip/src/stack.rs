@@ -1,0 +1,501 @@
+//! The SIP stack shell: rsipstack's endpoint with UDP and TCP transports on every configured
+//! address, and the dispatcher that sends each incoming transaction where it belongs —
+//! REGISTER to the registrar, in-dialog requests to their dialog, OPTIONS answered, a new
+//! INVITE checked (overload, Max-Forwards, loops, trunk allowlist, session timer) and handed
+//! to the call engine as an [`IncomingCall`].
+//!
+//! The shell decides only what needs no tenant knowledge; everything about numbers, tenants and
+//! hotlines is the call engine's. It answers overload with 503 before doing any other work for
+//! the request, so a flood costs little per refused call.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hotline_core::ids::TrunkId;
+use rsipstack::dialog::authenticate::Credential;
+use rsipstack::dialog::dialog::Dialog;
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::sip::prelude::HeadersExt;
+use rsipstack::sip::headers::make_header;
+use rsipstack::sip::{Header, Method, StatusCode, Uri};
+use rsipstack::transaction::endpoint::EndpointInnerRef;
+use rsipstack::transaction::transaction::Transaction;
+use rsipstack::transport::tcp_listener::TcpListenerConnection;
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{SipAddr, TransportLayer};
+use rsipstack::EndpointBuilder;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::config::SipConfig;
+use crate::error::SipError;
+use crate::leg::{InboundLeg, OutboundLeg, Sdp, ALLOWED};
+use crate::message;
+
+/// The header Hotline puts on the INVITEs it sends, carrying its call id, so that a call routed
+/// back to Hotline (a loop through a carrier) is recognised and refused with 482.
+pub const LOOP_HEADER: &str = "X-Hotline-Call";
+
+/// Decides whether an INVITE's source is one of the platform's trunks.
+pub trait InboundGate: Send + Sync + 'static {
+    fn admit(&self, source: SocketAddr) -> Option<TrunkId>;
+}
+
+/// Handles REGISTER transactions (the registrar).
+pub trait RegisterHandler: Send + Sync + 'static {
+    fn on_register<'a>(
+        &'a self,
+        tx: &'a mut Transaction,
+        source: SocketAddr,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+}
+
+/// The parts of Hotline the stack consults.
+#[derive(Clone)]
+pub struct SipServices {
+    pub gate: Arc<dyn InboundGate>,
+    pub registrar: Option<Arc<dyn RegisterHandler>>,
+}
+
+/// What the call engine learns about a new INVITE.
+#[derive(Clone, Debug)]
+pub struct InviteInfo {
+    /// The caller's SIP Call-ID (for logs; Hotline's own call id is made by the engine).
+    pub sip_call_id: String,
+    pub source: SocketAddr,
+    /// The number dialed, as sent (Request-URI user, else To); the engine normalizes it.
+    pub dialed: Option<String>,
+    pub caller: String,
+    pub caller_name: Option<String>,
+    pub sdp: Option<Sdp>,
+    pub max_forwards: u32,
+    /// The trunk the INVITE came from.
+    pub trunk_id: TrunkId,
+}
+
+/// A new INVITE waiting for the engine's decision: accept it into a dialog or refuse it.
+pub struct IncomingCall {
+    pub info: InviteInfo,
+    tx: Transaction,
+    stack: Arc<StackInner>,
+    session_timer: Option<Duration>,
+    slot: CallSlot,
+}
+
+impl IncomingCall {
+    /// Refuse with a final status (and Retry-After for 503s) without creating a dialog.
+    pub async fn reject(self, status: u16, retry_after: Option<u32>) {
+        let mut headers = Vec::new();
+        if let Some(seconds) = retry_after {
+            headers.push(make_header("Retry-After", seconds.to_string()));
+        }
+        reply_and_drain(self.tx, status, headers);
+    }
+
+    /// Take the call: a server dialog is created and the caller's leg handed back.
+    pub fn accept(self) -> Result<InboundLeg, SipError> {
+        let Self {
+            mut tx,
+            stack,
+            session_timer,
+            slot,
+            ..
+        } = self;
+        let (sender, states) = stack.dialogs.new_dialog_state_channel();
+        let dialog = stack
+            .dialogs
+            .get_or_create_server_invite(&tx, sender, None, stack.contact.clone())?;
+        let mut handled = Dialog::Invite(dialog.clone());
+        tokio::spawn(async move {
+            if let Err(error) = handled.handle(&mut tx).await {
+                debug!(%error, "inbound INVITE transaction ended with an error");
+            }
+        });
+        Ok(InboundLeg::new(dialog, states, stack, session_timer, slot))
+    }
+}
+
+/// Where and how to send an outbound INVITE.
+#[derive(Clone, Debug)]
+pub struct DialRequest {
+    /// The Request-URI, e.g. a registered contact `sip:1001@10.0.0.5:5062` or
+    /// `sip:+4212...@carrier.example`.
+    pub request_uri: String,
+    /// Where to send it when that is not the Request-URI's host (a phone behind NAT is reached
+    /// at the address its REGISTER came from).
+    pub destination: Option<SocketAddr>,
+    pub tcp: bool,
+    pub from_user: String,
+    pub from_display: Option<String>,
+    pub sdp: Option<Sdp>,
+    pub max_forwards: u32,
+    /// Hotline's call id, for loop detection.
+    pub call_marker: String,
+    /// Digest credentials when the far end challenges (trunks).
+    pub auth: Option<(String, String)>,
+    pub headers: Vec<(String, String)>,
+}
+
+/// A slot in the active-call count, released when the call's leg is dropped.
+pub(crate) struct CallSlot {
+    stack: Arc<StackInner>,
+}
+
+impl Drop for CallSlot {
+    fn drop(&mut self) {
+        self.stack.active_calls.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+pub(crate) struct StackInner {
+    pub(crate) endpoint: EndpointInnerRef,
+    pub(crate) dialogs: Arc<DialogLayer>,
+    config: SipConfig,
+    services: SipServices,
+    contact: Option<Uri>,
+    active_calls: AtomicUsize,
+    markers: Mutex<HashSet<String>>,
+    cancel: CancellationToken,
+}
+
+/// The running SIP stack. Cheap to clone.
+#[derive(Clone)]
+pub struct SipStack {
+    inner: Arc<StackInner>,
+}
+
+impl SipStack {
+    /// Bind every listen address (UDP and TCP), start serving, and return the stack with the
+    /// feed of new calls for the engine.
+    pub async fn start(
+        config: SipConfig,
+        services: SipServices,
+    ) -> Result<(Self, mpsc::Receiver<IncomingCall>), SipError> {
+        let cancel = CancellationToken::new();
+        let transports = TransportLayer::new(cancel.child_token());
+        for addr in &config.listen {
+            let external = advertised(*addr, config.advertise);
+            let udp = UdpConnection::create_connection(*addr, external, Some(cancel.child_token()))
+                .await
+                .map_err(|error| SipError::Listen {
+                    addr: format!("udp {addr}"),
+                    reason: error.to_string(),
+                })?;
+            let bound = udp.get_addr().get_socketaddr().map_err(SipError::from)?;
+            transports.add_transport(udp.into());
+            // TCP on the port UDP got (matters when the configured port is 0 in tests).
+            let tcp_addr = SocketAddr::new(addr.ip(), bound.port());
+            let tcp = TcpListenerConnection::new(tcp_addr, advertised(tcp_addr, config.advertise))
+                .await
+                .map_err(|error| SipError::Listen {
+                    addr: format!("tcp {tcp_addr}"),
+                    reason: error.to_string(),
+                })?;
+            transports.add_transport(tcp.into());
+        }
+        let endpoint = EndpointBuilder::new()
+            .with_user_agent(&config.user_agent)
+            .with_transport_layer(transports)
+            .with_cancel_token(cancel.child_token())
+            .with_allows(ALLOWED.to_vec())
+            .build();
+        let mut incoming = endpoint.incoming_transactions()?;
+        let endpoint_inner = endpoint.inner.clone();
+        let dialogs = Arc::new(DialogLayer::new(endpoint_inner.clone()));
+        let contact = dialogs.build_local_contact(Some("hotline".into()), None).ok();
+        let inner = Arc::new(StackInner {
+            endpoint: endpoint_inner.clone(),
+            dialogs,
+            config,
+            services,
+            contact,
+            active_calls: AtomicUsize::new(0),
+            markers: Mutex::new(HashSet::new()),
+            cancel: cancel.clone(),
+        });
+        tokio::spawn(async move {
+            if let Err(error) = endpoint_inner.serve().await {
+                warn!(%error, "SIP endpoint stopped");
+            }
+        });
+        let (calls, calls_rx) = mpsc::channel(inner.config.incoming_backlog.max(1));
+        let dispatcher = inner.clone();
+        tokio::spawn(async move {
+            while let Some(tx) = incoming.recv().await {
+                let stack = dispatcher.clone();
+                let calls = calls.clone();
+                tokio::spawn(async move { stack.dispatch(tx, calls).await });
+            }
+        });
+        info!(addrs = ?inner.local_addrs(), "SIP stack listening (UDP and TCP)");
+        Ok((Self { inner }, calls_rx))
+    }
+
+    /// The addresses actually bound (useful when a port was 0).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.inner.local_addrs()
+    }
+
+    pub fn active_calls(&self) -> usize {
+        self.inner.active_calls.load(Ordering::Relaxed)
+    }
+
+    /// Send an INVITE. The leg reports ringing, answer or failure through its events.
+    pub fn dial(&self, request: DialRequest) -> Result<OutboundLeg, SipError> {
+        let stack = &self.inner;
+        let callee = Uri::try_from(request.request_uri.as_str())
+            .map_err(|_| SipError::InvalidUri(request.request_uri.clone()))?;
+        let local = stack
+            .local_addrs()
+            .first()
+            .copied()
+            .ok_or_else(|| SipError::Stack("no local address".into()))?;
+        let caller_text = format!("sip:{}@{}", request.from_user, host_port(local));
+        let caller = Uri::try_from(caller_text.as_str())
+            .map_err(|_| SipError::InvalidUri(caller_text.clone()))?;
+        let destination = request.destination.map(|addr| SipAddr {
+            r#type: Some(if request.tcp {
+                rsipstack::sip::Transport::Tcp
+            } else {
+                rsipstack::sip::Transport::Udp
+            }),
+            addr: addr.into(),
+        });
+        let mut headers: Vec<Header> = vec![
+            make_header("Max-Forwards", request.max_forwards.to_string()),
+            make_header(LOOP_HEADER, request.call_marker.clone()),
+        ];
+        headers.extend(
+            request
+                .headers
+                .iter()
+                .map(|(name, value)| make_header(name, value.clone())),
+        );
+        let option = InviteOption {
+            caller_display_name: request.from_display.clone(),
+            caller,
+            callee,
+            destination,
+            content_type: request.sdp.as_ref().map(|_| "application/sdp".to_string()),
+            offer: request.sdp.clone(),
+            contact: stack.contact.clone().unwrap_or_default(),
+            credential: request.auth.as_ref().map(|(username, password)| Credential {
+                username: username.clone(),
+                password: password.clone(),
+                realm: None,
+                auth_username: None,
+            }),
+            headers: Some(headers),
+            ..Default::default()
+        };
+        let (sender, states) = stack.dialogs.new_dialog_state_channel();
+        let (dialog, _outcome) = stack.dialogs.do_invite_async(option, sender)?;
+        if let Ok(mut markers) = stack.markers.lock() {
+            markers.insert(request.call_marker.clone());
+        }
+        Ok(OutboundLeg::new(
+            dialog,
+            states,
+            stack.clone(),
+            request.call_marker,
+        ))
+    }
+
+    /// Stop serving: sockets close, running transactions end.
+    pub fn shutdown(&self) {
+        self.inner.cancel.cancel();
+    }
+}
+
+fn advertised(addr: SocketAddr, advertise: Option<IpAddr>) -> Option<SocketAddr> {
+    match advertise {
+        Some(ip) => Some(SocketAddr::new(ip, addr.port())),
+        None if addr.ip().is_unspecified() => None,
+        None => Some(addr),
+    }
+}
+
+fn host_port(addr: SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(v4) => v4.to_string(),
+        SocketAddr::V6(v6) => format!("[{}]:{}", v6.ip(), v6.port()),
+    }
+}
+
+/// Send a final response on a transaction and keep it alive until it terminates, so the
+/// response is retransmitted and the ACK absorbed.
+fn reply_and_drain(mut tx: Transaction, status: u16, headers: Vec<Header>) {
+    tokio::spawn(async move {
+        if let Err(error) = tx.reply_with(StatusCode::from(status), headers, None).await {
+            debug!(%error, status, "could not send a final response");
+            return;
+        }
+        while tx.receive().await.is_some() {}
+    });
+}
+
+impl StackInner {
+    fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.endpoint
+            .transport_layer
+            .get_addrs()
+            .iter()
+            .filter_map(|addr| addr.get_socketaddr().ok())
+            .collect()
+    }
+
+    pub(crate) fn forget_marker(&self, marker: &str) {
+        if let Ok(mut markers) = self.markers.lock() {
+            markers.remove(marker);
+        }
+    }
+
+    fn is_own_marker(&self, marker: &str) -> bool {
+        self.markers
+            .lock()
+            .map(|markers| markers.contains(marker))
+            .unwrap_or(false)
+    }
+
+    async fn dispatch(self: Arc<Self>, mut tx: Transaction, calls: mpsc::Sender<IncomingCall>) {
+        let request = &tx.original;
+        if let Some(missing) = message::missing_mandatory_header(request) {
+            if request.method != Method::Ack {
+                let reason = format!("Missing {missing}");
+                reply_and_drain(tx, 400, vec![make_header("Warning", format!("399 hotline \"{reason}\""))]);
+            }
+            return;
+        }
+        let has_to_tag = request
+            .to_header()
+            .ok()
+            .and_then(|to| to.tag().ok().flatten())
+            .is_some();
+        if has_to_tag {
+            match self.dialogs.match_dialog(&tx) {
+                Some(mut dialog) => {
+                    if let Err(error) = dialog.handle(&mut tx).await {
+                        debug!(%error, "in-dialog request failed");
+                    }
+                }
+                None if request.method == Method::Ack => {}
+                None => reply_and_drain(tx, 481, Vec::new()),
+            }
+            return;
+        }
+        let Some(source) = message::source_of(request) else {
+            reply_and_drain(tx, 400, Vec::new());
+            return;
+        };
+        match request.method {
+            Method::Invite => self.on_invite(tx, source, calls).await,
+            Method::Register => match self.services.registrar.clone() {
+                Some(registrar) => registrar.on_register(&mut tx, source).await,
+                None => reply_and_drain(tx, 403, Vec::new()),
+            },
+            Method::Options => {
+                let headers = vec![
+                    make_header("Allow", allow_value()),
+                    make_header("Accept", "application/sdp".into()),
+                    make_header("Supported", "timer".into()),
+                ];
+                reply_and_drain(tx, 200, headers);
+            }
+            Method::Ack => {}
+            Method::Bye | Method::Cancel | Method::Info | Method::Update | Method::PRack => {
+                reply_and_drain(tx, 481, Vec::new());
+            }
+            _ => reply_and_drain(tx, 405, vec![make_header("Allow", allow_value())]),
+        }
+    }
+
+    async fn on_invite(
+        self: Arc<Self>,
+        mut tx: Transaction,
+        source: SocketAddr,
+        calls: mpsc::Sender<IncomingCall>,
+    ) {
+        // Overload first: a refused call must cost as little as possible.
+        let active = self.active_calls.fetch_add(1, Ordering::Relaxed);
+        let slot = CallSlot {
+            stack: self.clone(),
+        };
+        if active >= self.config.max_active_calls {
+            metrics_overload();
+            let retry = self.config.overload_retry_after;
+            drop(slot);
+            reply_and_drain(tx, 503, vec![make_header("Retry-After", retry.to_string())]);
+            return;
+        }
+        let request = &tx.original;
+        let max_forwards = match message::max_forwards(request) {
+            Some(0) => return reply_and_drain(tx, 483, Vec::new()),
+            Some(value) => value,
+            None => return reply_and_drain(tx, 400, Vec::new()),
+        };
+        if message::header_value(request, LOOP_HEADER).is_some_and(|marker| self.is_own_marker(marker)) {
+            return reply_and_drain(tx, 482, Vec::new());
+        }
+        let Some(trunk_id) = self.services.gate.admit(source) else {
+            debug!(%source, "INVITE from an address that is not a trunk");
+            return reply_and_drain(tx, 403, vec![make_header("Warning", "399 hotline \"Not a trunk\"".into())]);
+        };
+        let min_se = self.config.min_session_expires.as_secs().max(90) as u32;
+        let session_timer = match message::session_expires(request) {
+            Some(asked) if asked.seconds < min_se => {
+                return reply_and_drain(tx, 422, vec![make_header("Min-SE", min_se.to_string())]);
+            }
+            Some(asked) => Some(Duration::from_secs(u64::from(asked.seconds))),
+            None => None,
+        };
+        let (caller, caller_name) = message::caller(request);
+        let info = InviteInfo {
+            sip_call_id: request
+                .call_id_header()
+                .map(|id| id.value().to_string())
+                .unwrap_or_default(),
+            source,
+            dialed: message::dialed_user(request),
+            caller,
+            caller_name,
+            sdp: message::sdp_body(request),
+            max_forwards,
+            trunk_id,
+        };
+        let _ = tx.send_trying().await;
+        let call = IncomingCall {
+            info,
+            tx,
+            stack: self.clone(),
+            session_timer,
+            slot,
+        };
+        if let Err(refused) = calls.try_send(call) {
+            metrics_overload();
+            let call = match refused {
+                mpsc::error::TrySendError::Full(call) | mpsc::error::TrySendError::Closed(call) => call,
+            };
+            let retry = self.config.overload_retry_after;
+            call.reject(503, Some(retry)).await;
+        }
+    }
+}
+
+fn allow_value() -> String {
+    ALLOWED
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn metrics_overload() {
+    metrics::counter!("hotline_sip_overload_rejections_total").increment(1);
+}
