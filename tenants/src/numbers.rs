@@ -25,38 +25,14 @@ pub struct NumberSpec {
 
 pub type Number = Stored<NumberSpec>;
 
-/// `+` and 8 to 15 digits, the first not zero, after removing the usual separators.
-/// `00` as an international prefix becomes `+`. National formats are refused: without a
-/// country they are ambiguous.
-pub fn normalize_e164(input: &str) -> Result<String, String> {
-    let compact: String = input
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
-        .collect();
-    let digits = if let Some(rest) = compact.strip_prefix('+') {
-        rest
-    } else if let Some(rest) = compact.strip_prefix("00") {
-        rest
-    } else {
-        return Err("must start with + and the country code".into());
-    };
-    if !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err("may contain only digits after +".into());
-    }
-    if !(8..=15).contains(&digits.len()) {
-        return Err("must have 8 to 15 digits".into());
-    }
-    if digits.starts_with('0') {
-        return Err("a country code never starts with 0".into());
-    }
-    Ok(format!("+{digits}"))
-}
+pub use hotline_core::e164::normalize as normalize_e164;
 
 impl Spec for NumberSpec {
     type Id = NumberId;
     const RESOURCE: &'static str = "number";
     const TABLE: &'static str = "numbers";
     const COLUMNS: &'static [&'static str] = &["e164", "label", "hotline_id"];
+    const ROUTES_CALLS: bool = true;
 
     fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
         query

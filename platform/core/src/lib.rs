@@ -6,6 +6,7 @@
 
 pub mod call;
 pub mod db;
+pub mod e164;
 pub mod ids;
 pub mod scope;
 pub mod time;
