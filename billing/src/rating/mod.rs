@@ -296,3 +296,79 @@ fn local_date(usage: &MeteredUsage, tz: Tz) -> Result<NaiveDate, RatingError> {
         .and_then(NaiveDate::from_num_days_from_ce_opt)
         .ok_or_else(out_of_range)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+    use crate::tariff::{Increments, TariffId};
+    use chrono::TimeZone;
+
+    fn version(from: NaiveDate) -> TariffVersion {
+        TariffVersion {
+            tariff_id: TariffId::new(),
+            version: 1,
+            effective_from: from,
+            currency: Currency::from_code("EUR").unwrap(),
+            metrics: vec![MetricPrice {
+                metric: Metric::InboundMinutes,
+                rate_per_minute: Decimal::new(3, 2),
+                increments: Increments::PER_SECOND,
+                minimum_seconds: 10,
+                connect_fee: Decimal::new(5, 2),
+                bands: vec![],
+            }],
+            bundles: vec![],
+            recurring: vec![],
+        }
+    }
+
+    fn usage(metric: Metric, start: DateTime<Utc>, millis: i64) -> MeteredUsage {
+        MeteredUsage {
+            call_id: CallId::new(),
+            leg: 1,
+            metric,
+            started_at: start,
+            ended_at: start + chrono::Duration::milliseconds(millis),
+        }
+    }
+
+    #[test]
+    fn zero_length_usage_bills_the_minimum_and_the_connect_fee() {
+        let tz = chrono_tz::Europe::Bratislava;
+        let start = Utc.with_ymd_and_hms(2025, 3, 3, 10, 0, 0).unwrap();
+        let v = version(NaiveDate::from_ymd_opt(2025, 1, 1).unwrap());
+        let rated = rate(&usage(Metric::InboundMinutes, start, 0), &v, tz).unwrap();
+        assert_eq!((rated.measured_seconds, rated.billable_seconds), (0, 10));
+        // 10 s × 0.03 / 60 = 0.005, plus the 0.05 connect fee.
+        assert_eq!(rated.amount(), Decimal::new(55, 3));
+        assert_eq!(rated.pieces[0].tariff, v.reference());
+    }
+
+    #[test]
+    fn refuses_unpriced_metric_backwards_usage_and_a_version_not_yet_in_effect() {
+        let tz = chrono_tz::Europe::Bratislava;
+        let start = Utc.with_ymd_and_hms(2025, 3, 3, 10, 0, 0).unwrap();
+        let v = version(NaiveDate::from_ymd_opt(2025, 1, 1).unwrap());
+        assert!(matches!(
+            rate(&usage(Metric::AgentMinutes, start, 1000), &v, tz),
+            Err(RatingError::MetricNotPriced { .. })
+        ));
+        assert!(matches!(
+            rate(&usage(Metric::InboundMinutes, start, -1), &v, tz),
+            Err(RatingError::InvalidDuration { .. })
+        ));
+        // 2025-02-28 23:30 UTC is already 1 March in Bratislava: in effect there, not in UTC.
+        let late_feb = Utc.with_ymd_and_hms(2025, 2, 28, 23, 30, 0).unwrap();
+        let march = version(NaiveDate::from_ymd_opt(2025, 3, 1).unwrap());
+        assert!(rate(&usage(Metric::InboundMinutes, late_feb, 1000), &march, tz).is_ok());
+        assert!(matches!(
+            rate(
+                &usage(Metric::InboundMinutes, late_feb, 1000),
+                &march,
+                chrono_tz::UTC
+            ),
+            Err(RatingError::VersionNotYetInEffect { .. })
+        ));
+    }
+}

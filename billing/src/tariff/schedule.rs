@@ -45,3 +45,54 @@ impl TariffSchedule {
         &self.versions
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+    use crate::tariff::TariffId;
+
+    fn version(number: u32, from: NaiveDate) -> TariffVersion {
+        TariffVersion {
+            tariff_id: TariffId(uuid::Uuid::nil()),
+            version: number,
+            effective_from: from,
+            currency: Currency::from_code("EUR").unwrap(),
+            metrics: vec![],
+            bundles: vec![],
+            recurring: vec![],
+        }
+    }
+
+    fn date(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, 3, d).unwrap()
+    }
+
+    #[test]
+    fn latest_effective_version_wins_and_higher_number_breaks_ties() {
+        let schedule = TariffSchedule::new(vec![
+            version(3, date(10)),
+            version(1, date(1)),
+            version(2, date(10)),
+        ])
+        .unwrap();
+        let number = |d| schedule.in_effect_on(date(d)).map(|v| v.version);
+        assert_eq!(number(1), Some(1));
+        assert_eq!(number(9), Some(1));
+        assert_eq!(number(10), Some(3));
+        assert_eq!(
+            schedule
+                .in_effect_on(NaiveDate::from_ymd_opt(2025, 2, 28).unwrap())
+                .map(|v| v.version),
+            None
+        );
+    }
+
+    #[test]
+    fn invalid_versions_are_refused() {
+        assert_eq!(
+            TariffSchedule::new(vec![version(0, date(1))]),
+            Err(TariffError::VersionZero)
+        );
+    }
+}

@@ -231,3 +231,194 @@ pub fn validate_successor(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tariff::MetricPrice;
+
+    fn version_json(metrics: serde_json::Value) -> TariffVersion {
+        serde_json::from_value(serde_json::json!({
+            "tariff_id": "0190c3e0-0000-7000-8000-000000000001",
+            "version": 1, "effective_from": "2025-01-01", "currency": "EUR",
+            "metrics": metrics
+        }))
+        .unwrap()
+    }
+
+    fn inbound(rate: &str, bands: serde_json::Value) -> serde_json::Value {
+        serde_json::json!([{
+            "metric": "inbound_minutes", "rate_per_minute": rate,
+            "increments": {"first_seconds": 60, "next_seconds": 60},
+            "bands": bands
+        }])
+    }
+
+    fn band(name: &str, days: &[&str], from: &str, until: &str) -> serde_json::Value {
+        serde_json::json!({"name": name, "days": days, "from": from, "until": until, "rate_per_minute": "0.01"})
+    }
+
+    #[test]
+    fn a_valid_version_round_trips_through_json() {
+        let version = version_json(inbound(
+            "0.000000001",
+            serde_json::json!([
+                band("Night", &["Mon"], "00:00", "06:00"),
+                band("Late", &["Mon"], "22:00", "24:00"),
+                band("Day", &["Mon", "Tue"], "06:00", "22:00"),
+            ]),
+        ));
+        assert_eq!(version.validate(), Ok(()));
+        let text = serde_json::to_string(&version).unwrap();
+        assert!(
+            text.contains(r#""rate_per_minute":"0.000000001""#),
+            "{text}"
+        );
+        assert!(text.contains(r#""until":"24:00""#), "{text}");
+        let back: TariffVersion = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, version);
+    }
+
+    #[test]
+    fn overlapping_bands_are_refused_naming_both_and_the_day() {
+        let version = version_json(inbound(
+            "0.02",
+            serde_json::json!([
+                band("Peak", &["Mon", "Tue"], "08:00", "18:00"),
+                band("Evening", &["Tue"], "17:30", "22:00"),
+            ]),
+        ));
+        assert_eq!(
+            version.validate(),
+            Err(TariffError::OverlappingBands {
+                metric: Metric::InboundMinutes,
+                first: "Peak".into(),
+                second: "Evening".into(),
+                day: Weekday::Tue,
+            })
+        );
+    }
+
+    #[test]
+    fn touching_bands_and_same_hours_on_other_days_are_fine() {
+        let version = version_json(inbound(
+            "0.02",
+            serde_json::json!([
+                band("Peak", &["Mon"], "08:00", "18:00"),
+                band("Evening", &["Mon"], "18:00", "22:00"),
+                band("Saturday", &["Sat"], "08:00", "18:00"),
+            ]),
+        ));
+        assert_eq!(version.validate(), Ok(()));
+    }
+
+    #[test]
+    fn backwards_or_dayless_bands_are_refused() {
+        let backwards = version_json(inbound(
+            "0.02",
+            serde_json::json!([band("Night", &["Mon"], "22:00", "06:00")]),
+        ));
+        assert!(matches!(
+            backwards.validate(),
+            Err(TariffError::EmptyBand { .. })
+        ));
+        let dayless = version_json(inbound(
+            "0.02",
+            serde_json::json!([band("Never", &[], "08:00", "09:00")]),
+        ));
+        assert!(matches!(
+            dayless.validate(),
+            Err(TariffError::BandWithoutDays { .. })
+        ));
+    }
+
+    #[test]
+    fn zero_increments_negative_or_over_precise_prices_are_refused() {
+        let mut version = version_json(inbound("0.02", serde_json::json!([])));
+        version.metrics[0].increments = Increments::new(30, 0);
+        assert!(matches!(
+            version.validate(),
+            Err(TariffError::InvalidIncrement {
+                first: 30,
+                next: 0,
+                ..
+            })
+        ));
+
+        let negative = version_json(inbound("-0.01", serde_json::json!([])));
+        assert!(matches!(
+            negative.validate(),
+            Err(TariffError::NegativePrice { .. })
+        ));
+
+        let ten_places = version_json(inbound("0.0000000001", serde_json::json!([])));
+        assert!(matches!(
+            ten_places.validate(),
+            Err(TariffError::TooManyDecimals { .. })
+        ));
+        // Trailing zeros are not precision.
+        let padded = version_json(inbound("0.0100000000", serde_json::json!([])));
+        assert_eq!(padded.validate(), Ok(()));
+    }
+
+    #[test]
+    fn rates_must_be_json_strings_not_floats() {
+        let as_number = serde_json::from_value::<TariffVersion>(serde_json::json!({
+            "tariff_id": "0190c3e0-0000-7000-8000-000000000001",
+            "version": 1, "effective_from": "2025-01-01", "currency": "EUR",
+            "metrics": [{
+                "metric": "inbound_minutes", "rate_per_minute": 0.1,
+                "increments": {"first_seconds": 60, "next_seconds": 60}
+            }]
+        }));
+        assert!(as_number.is_err());
+    }
+
+    #[test]
+    fn duplicates_and_bundles_of_unpriced_metrics_are_refused() {
+        let mut version = version_json(inbound("0.02", serde_json::json!([])));
+        let copy: MetricPrice = version.metrics[0].clone();
+        version.metrics.push(copy);
+        assert_eq!(
+            version.validate(),
+            Err(TariffError::DuplicateMetric {
+                metric: Metric::InboundMinutes
+            })
+        );
+
+        let mut version = version_json(inbound("0.02", serde_json::json!([])));
+        version.bundles.push(crate::tariff::Bundle {
+            metric: Metric::AgentMinutes,
+            included_minutes: 100,
+            period_fee: Decimal::ONE,
+        });
+        assert_eq!(
+            version.validate(),
+            Err(TariffError::BundleForUnpricedMetric {
+                metric: Metric::AgentMinutes
+            })
+        );
+    }
+
+    #[test]
+    fn a_successor_never_reaches_into_the_past() {
+        let first = version_json(inbound("0.02", serde_json::json!([])));
+        let mut next = first.clone();
+        next.version = 2;
+        let today = NaiveDate::from_ymd_opt(2025, 3, 10).unwrap();
+
+        next.effective_from = today;
+        assert!(matches!(
+            validate_successor(&first, &next, today),
+            Err(TariffError::Retroactive { .. })
+        ));
+        next.effective_from = NaiveDate::from_ymd_opt(2025, 3, 11).unwrap();
+        assert_eq!(validate_successor(&first, &next, today), Ok(()));
+
+        next.version = 3;
+        assert!(matches!(
+            validate_successor(&first, &next, today),
+            Err(TariffError::VersionOutOfSequence { expected: 2, .. })
+        ));
+    }
+}
