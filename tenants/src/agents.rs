@@ -412,6 +412,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.changes.routing_changed();
         Ok(after)
     }
 
@@ -437,6 +438,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.changes.routing_changed();
         Ok(())
     }
 
@@ -627,6 +629,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        self.changes.routing_changed();
         Ok(())
     }
 
@@ -666,6 +669,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.changes.routing_changed();
         Ok(())
     }
 

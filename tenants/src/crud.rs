@@ -8,7 +8,7 @@
 //! found.
 
 use chrono::{DateTime, Utc};
-use hotline_core::ids::TypedId;
+use hotline_core::ids::{AgentId, TrunkId, TypedId};
 use hotline_core::{time, TenantScope};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -17,6 +17,7 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 use uuid::Uuid;
 
+use crate::agents;
 use crate::audit::{self, Actor, AuditAction};
 use crate::error::{Invalid, StoreError, StoreResult};
 use crate::Store;
@@ -48,6 +49,22 @@ pub trait Spec:
     fn references(&self) -> Vec<(&'static str, &'static str, Uuid)> {
         Vec::new()
     }
+
+    /// Agents this spec names, as (field, agent). Each must serve the tenant: its own agent or a
+    /// firm agent assigned to it (agents have no tenant-scoped foreign key to lean on).
+    fn agent_references(&self) -> Vec<(String, AgentId)> {
+        Vec::new()
+    }
+
+    /// Carrier trunks this spec names, as (field, trunk); each must exist (trunks are the
+    /// operator's and belong to no tenant).
+    fn trunk_references(&self) -> Vec<(&'static str, TrunkId)> {
+        Vec::new()
+    }
+
+    /// Does a change of this resource change how calls are routed? Then a committed write bumps
+    /// the store's routing generation, so cached number routes are dropped.
+    const ROUTES_CALLS: bool = false;
 
     /// Rules about what may change (fields fixed after creation).
     fn check_update(&self, _before: &Self) -> Result<(), Invalid> {
@@ -84,6 +101,25 @@ async fn check_references<S: Spec>(
                     table.trim_end_matches('s')
                 ),
             );
+        }
+    }
+    for (field, agent) in spec.agent_references() {
+        match agents::fetch_visible(conn, scope, agent).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound { .. }) => invalid.add(
+                field,
+                format!("no agent with id {agent} serves this tenant (its own, or a firm agent assigned to it)"),
+            ),
+            Err(other) => return Err(other),
+        }
+    }
+    for (field, trunk) in spec.trunk_references() {
+        let found = sqlx::query("SELECT id FROM trunks WHERE id = $1")
+            .bind(trunk.to_db())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if found.is_none() {
+            invalid.add(field, format!("no trunk with id {trunk}"));
         }
     }
     Ok(invalid.into_result()?)
@@ -276,6 +312,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.committed::<S>();
         Ok(stored)
     }
 
@@ -376,6 +413,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.committed::<S>();
         Ok(after)
     }
 
@@ -433,7 +471,15 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.committed::<S>();
         Ok(())
+    }
+
+    /// After a committed write of `S`: tell the caches that depend on it.
+    fn committed<S: Spec>(&self) {
+        if S::ROUTES_CALLS {
+            self.changes.routing_changed();
+        }
     }
 }
 

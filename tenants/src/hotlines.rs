@@ -1,44 +1,21 @@
 //! Hotlines: what a tenant's numbers lead to. Opening hours (in the tenant's zone), what to do
-//! when closed, the IVR plugin pinned to a version, the fallback queue for when the plugin
-//! fails, the recording policy and the language of prompts.
+//! while open and while closed (`hotline_actions`), the IVR plugin pinned to a version, the
+//! fallback queue for when the plugin fails, the recording policy and the language of prompts.
 
-use hotline_core::ids::{HotlineId, PromptId, QueueId};
+use hotline_core::ids::{AgentId, HotlineId, QueueId, TrunkId};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::crud::{bool_column, json_column, opt_uuid_column, to_json, AnyQuery, Spec, Stored};
 use crate::error::{Invalid, StoreResult};
-use crate::numbers::normalize_e164;
 use crate::schedule::Schedule;
 use crate::validate;
 
-/// What a caller gets while the hotline is closed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "action", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum ClosedAction {
-    /// Refuse the call with a SIP status (480 Temporarily Unavailable by default).
-    Reject {
-        #[serde(default = "default_reject_status")]
-        sip_status: u16,
-    },
-    /// Answer, play a prompt, hang up.
-    Message { prompt_id: PromptId },
-    /// Forward to an external number.
-    Forward { number: String },
-}
-
-fn default_reject_status() -> u16 {
-    480
-}
-
-impl Default for ClosedAction {
-    fn default() -> Self {
-        ClosedAction::Reject {
-            sip_status: default_reject_status(),
-        }
-    }
-}
+pub use crate::hotline_actions::{
+    ClosedAction, NoAnswer, OpenAction, DEFAULT_REJECT_STATUS, DEFAULT_RING_TIMEOUT_S,
+    RING_TIMEOUT_RANGE_S,
+};
 
 /// An IVR plugin pinned to one of its immutable versions (rollback is re-pinning).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -85,6 +62,9 @@ pub struct HotlineSpec {
     pub always_open: bool,
     #[serde(default)]
     pub schedule: Schedule,
+    /// What happens while open; `ivr` (the default) runs the pinned plugin.
+    #[serde(default)]
+    pub open_action: OpenAction,
     #[serde(default)]
     pub closed_action: ClosedAction,
     #[serde(default)]
@@ -112,6 +92,7 @@ impl Spec for HotlineSpec {
         "name",
         "always_open",
         "schedule",
+        "open_action",
         "closed_action",
         "ivr_plugin",
         "ivr_plugin_version",
@@ -121,12 +102,14 @@ impl Spec for HotlineSpec {
     ];
     const REFERENCED_BY: &'static [(&'static str, &'static str, &'static str)] =
         &[("number", "numbers", "hotline_id")];
+    const ROUTES_CALLS: bool = true;
 
     fn bind<'q>(&'q self, query: AnyQuery<'q>) -> AnyQuery<'q> {
         query
             .bind(&self.name)
             .bind(self.always_open)
             .bind(to_json(&self.schedule))
+            .bind(to_json(&self.open_action))
             .bind(to_json(&self.closed_action))
             .bind(self.ivr_plugin.as_ref().map(|p| p.plugin.clone()))
             .bind(self.ivr_plugin.as_ref().map(|p| i64::from(p.version)))
@@ -143,6 +126,7 @@ impl Spec for HotlineSpec {
             name: row.try_get("name")?,
             always_open: bool_column(row, "always_open")?,
             schedule: json_column(row, "schedule")?,
+            open_action: json_column(row, "open_action")?,
             closed_action: json_column(row, "closed_action")?,
             ivr_plugin: plugin
                 .zip(plugin_version)
@@ -161,18 +145,8 @@ impl Spec for HotlineSpec {
         validate::name(&mut invalid, "name", &self.name);
         validate::language(&mut invalid, "language", &self.language);
         self.schedule.validate(&mut invalid, "schedule");
-        match &self.closed_action {
-            ClosedAction::Reject { sip_status } if !(400..=699).contains(sip_status) => invalid
-                .add(
-                    "closed_action.sip_status",
-                    "must be a SIP failure status, 400 to 699",
-                ),
-            ClosedAction::Forward { number } if normalize_e164(number).is_err() => invalid.add(
-                "closed_action.number",
-                format!("{number:?} is not an E.164 number"),
-            ),
-            _ => {}
-        }
+        self.open_action.validate(&mut invalid, "open_action");
+        self.closed_action.validate(&mut invalid, "closed_action");
         if let Some(plugin) = &self.ivr_plugin {
             validate::name(&mut invalid, "ivr_plugin.plugin", &plugin.plugin);
             if plugin.version == 0 {
@@ -193,11 +167,20 @@ impl Spec for HotlineSpec {
         refs
     }
 
+    fn agent_references(&self) -> Vec<(String, AgentId)> {
+        self.open_action.agents("open_action")
+    }
+
+    fn trunk_references(&self) -> Vec<(&'static str, TrunkId)> {
+        self.open_action
+            .trunk()
+            .map(|trunk| ("open_action.trunk_id", trunk))
+            .into_iter()
+            .collect()
+    }
+
     fn normalize(&mut self) {
-        if let ClosedAction::Forward { number } = &mut self.closed_action {
-            if let Ok(normalized) = normalize_e164(number) {
-                *number = normalized;
-            }
-        }
+        self.open_action.normalize();
+        self.closed_action.normalize();
     }
 }

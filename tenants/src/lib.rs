@@ -15,8 +15,11 @@ pub mod agents;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+mod changes;
 mod crud;
+pub mod directory;
 pub mod error;
+mod hotline_actions;
 pub mod hotlines;
 pub mod members;
 pub mod numbers;
@@ -26,11 +29,14 @@ pub mod queues;
 pub mod rbac;
 pub mod schedule;
 pub mod tenants;
+pub mod trunks;
 pub mod users;
 mod validate;
 
 pub use crud::{Page, PageRequest, Spec, Stored};
 pub use error::{FieldError, Invalid, StoreError, StoreResult};
+
+use std::sync::Arc;
 
 use hotline_core::Db;
 
@@ -54,14 +60,31 @@ impl Default for StoreConfig {
 pub struct Store {
     db: Db,
     config: StoreConfig,
+    changes: Arc<changes::Changes>,
 }
 
 impl Store {
     pub fn new(db: Db, config: StoreConfig) -> Self {
-        Self { db, config }
+        Self {
+            db,
+            config,
+            changes: Arc::default(),
+        }
     }
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Changes with every committed write to what routes a dialed number (tenants, numbers,
+    /// hotlines, agents and their assignments): a cache of number routes is stale once it moved.
+    /// Shared by the clones of this store only (see `changes`).
+    pub fn routing_generation(&self) -> u64 {
+        self.changes.routing()
+    }
+
+    /// Changes with every committed write to the carrier trunks.
+    pub fn trunks_generation(&self) -> u64 {
+        self.changes.trunks()
     }
 }

@@ -67,6 +67,8 @@ pub enum Action {
     FirmAgentManage,
     PlatformUserManage,
     PlatformAuditRead,
+    /// Carrier trunks: their addresses and the credentials sent to providers.
+    TrunkManage,
     // Inside a tenant.
     TenantRead,
     NumberRead,
@@ -177,6 +179,7 @@ mod tests {
                 FirmAgentManage,
                 PlatformUserManage,
                 PlatformAuditRead,
+                TrunkManage,
             ] {
                 assert!(!permits(role, action), "{role:?} must not {action:?}");
             }

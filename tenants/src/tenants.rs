@@ -346,6 +346,8 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        // Status, time zone and limits are part of every number route of the tenant.
+        self.changes.routing_changed();
         Ok(after)
     }
 }

@@ -78,10 +78,14 @@ macro_rules! migrations {
 const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite":
     1 "0001_tenants",
     2 "0002_auth_audit",
+    3 "0003_trunks",
+    4 "0004_hotline_actions",
 );
 const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     1 "0001_tenants",
     2 "0002_auth_audit",
+    3 "0003_trunks",
+    4 "0004_hotline_actions",
 );
 
 /// A pool over SQLite or PostgreSQL.

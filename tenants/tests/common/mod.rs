@@ -34,6 +34,7 @@ pub const TABLES: &[&str] = &[
     "refresh_tokens",
     "api_keys",
     "audit_log",
+    "trunks",
 ];
 
 /// A store over a fresh, migrated database.
