@@ -14,7 +14,9 @@ pub mod config;
 pub mod error;
 pub mod leg;
 pub mod message;
+pub mod registrar;
 pub mod stack;
+pub mod trunks;
 
 pub use config::SipConfig;
 pub use error::SipError;
