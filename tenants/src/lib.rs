@@ -15,6 +15,7 @@ pub mod agents;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod call_records;
 mod changes;
 mod crud;
 pub mod directory;

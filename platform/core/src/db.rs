@@ -80,12 +80,14 @@ const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite":
     2 "0002_auth_audit",
     3 "0003_trunks",
     4 "0004_hotline_actions",
+    6 "0006_call_records",
 );
 const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     1 "0001_tenants",
     2 "0002_auth_audit",
     3 "0003_trunks",
     4 "0004_hotline_actions",
+    6 "0006_call_records",
 );
 
 /// A pool over SQLite or PostgreSQL.

@@ -35,6 +35,7 @@ pub const TABLES: &[&str] = &[
     "api_keys",
     "audit_log",
     "trunks",
+    "call_records",
 ];
 
 /// A store over a fresh, migrated database.
