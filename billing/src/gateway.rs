@@ -16,6 +16,11 @@
 //!   after a long outage (keys expired) adopts the existing object instead of creating another.
 //!   The outbox calls them before re-creating once its first attempt is older than the key lifetime.
 //!
+//! A key can also be spent: Stripe saves the answer of any attempt that began executing, a 500
+//! included, and replays it for every retry under that key (the error message then says
+//! "replayed"). When retries keep failing that way, the outbox reconciles with `find_*` and, if
+//! the object does not exist, retries under [`IdempotencyKey::next_generation`].
+//!
 //! Errors say what the outbox should do: retry later ([`GatewayError::Retryable`]), stop and
 //! alert ([`GatewayError::Permanent`]), or stop because the provider's numbers disagree with ours
 //! ([`GatewayError::TotalMismatch`]).
@@ -208,6 +213,20 @@ impl IdempotencyKey {
 
     fn derive(object: &str, id: Uuid, operation: &str) -> Self {
         Self(format!("hotline:{object}:{id}:{operation}"))
+    }
+
+    /// The key for a fresh attempt at the same operation once this one is spent (see the module
+    /// docs): `...:create` becomes `...:create#2`, `#2` becomes `#3`. Only after reconciliation
+    /// showed the object does not exist, or a second object may be created.
+    pub fn next_generation(&self) -> Self {
+        let (base, generation) = match self.0.rsplit_once('#') {
+            Some((base, n)) => match n.parse::<u32>() {
+                Ok(n) => (base, n.saturating_add(1)),
+                Err(_) => (self.0.as_str(), 2),
+            },
+            None => (self.0.as_str(), 2),
+        };
+        Self(format!("{base}#{generation}"))
     }
 
     /// A key read back from the outbox table, checked against the provider's limits.
@@ -580,6 +599,32 @@ mod tests {
         assert!(IdempotencyKey::from_stored("a b".to_owned()).is_err());
         assert!(IdempotencyKey::from_stored("k".repeat(256)).is_err());
         assert!(IdempotencyKey::from_stored("k".repeat(255)).is_ok());
+    }
+
+    #[test]
+    fn spent_keys_are_replaced_by_numbered_generations_of_the_same_operation() {
+        let line = id("0190f5b2-7c4e-7d2a-9f0b-3a1c2d4e5f60");
+        let first = IdempotencyKey::for_invoice_item(line);
+        let second = first.next_generation();
+        assert_eq!(
+            second.as_str(),
+            "hotline:invoice-line:0190f5b2-7c4e-7d2a-9f0b-3a1c2d4e5f60:create#2"
+        );
+        assert_eq!(
+            second.next_generation().as_str(),
+            "hotline:invoice-line:0190f5b2-7c4e-7d2a-9f0b-3a1c2d4e5f60:create#3"
+        );
+        assert_eq!(first.next_generation(), second);
+        let stored = IdempotencyKey::from_stored(second.as_str().to_owned()).unwrap();
+        assert_eq!(
+            stored
+                .next_generation()
+                .as_str()
+                .rsplit_once('#')
+                .unwrap()
+                .1,
+            "3"
+        );
     }
 
     #[test]

@@ -48,9 +48,15 @@ impl TransportError {
 
 /// Stripe's error answer: status, the headers that steer retries, and the error object.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Stripe answered {status} ({error_type:?}/{code:?}, request {request_id:?}): {message}")]
+#[error(
+    "Stripe answered {status} ({error_type:?}/{code:?}, request {request_id:?}){}: {message}",
+    if *replayed { " replayed from an earlier attempt under the same idempotency key" } else { "" }
+)]
 pub struct ApiFailure {
     pub status: u16,
+    /// `Idempotent-Replayed: true`: the answer was saved from an earlier attempt; retrying under
+    /// the same key will get it again.
+    pub replayed: bool,
     /// `Stripe-Should-Retry`, when sent.
     pub should_retry: Option<bool>,
     /// `Retry-After` in delta-seconds, when sent.
@@ -95,6 +101,7 @@ impl ApiFailure {
             .and_then(|v| v.parse::<u64>().ok())
             .map(Duration::from_secs);
         let request_id = header("request-id").map(str::to_owned);
+        let replayed = header("idempotent-replayed") == Some("true");
         let (error_type, code, message) = match serde_json::from_slice::<ErrorEnvelope>(body) {
             Ok(envelope) => (
                 envelope.error.error_type,
@@ -109,6 +116,7 @@ impl ApiFailure {
         };
         Self {
             status,
+            replayed,
             should_retry,
             retry_after,
             request_id,
@@ -235,6 +243,14 @@ mod tests {
         assert!(timeout.is_retryable());
         assert!(network.is_retryable());
         assert!(!decode.is_retryable());
+    }
+
+    #[test]
+    fn a_replayed_failure_says_so() {
+        let replayed = failure(500, &[("idempotent-replayed", "true")], "{}");
+        assert!(replayed.is_retryable());
+        assert!(replayed.to_string().contains("replayed"), "{replayed}");
+        assert!(!failure(500, &[], "{}").to_string().contains("replayed"));
     }
 
     #[test]

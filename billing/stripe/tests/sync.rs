@@ -246,6 +246,46 @@ async fn a_timeout_after_stripe_created_the_invoice_is_retried_with_the_same_key
 }
 
 #[tokio::test]
+async fn a_spent_key_is_reconciled_then_replaced_by_the_next_generation() {
+    let server = MockServer::start().await;
+    let invoices = CreateEndpoint::new("invoice_draft", "in");
+    invoices.fail_next(Fault::ServerErrorSaved);
+    mount_create(&server, "/v1/invoices", &invoices).await;
+    mount_get(&server, "/v1/invoices", list("/v1/invoices", vec![], false)).await;
+    let gateway = gateway(&server);
+    let invoice_id = Uuid::now_v7();
+    let mut request = draft_request(invoice_id);
+
+    let first = gateway.create_draft_invoice(&request).await.unwrap_err();
+    let replayed = gateway.create_draft_invoice(&request).await.unwrap_err();
+    assert!(first.is_retryable() && replayed.is_retryable());
+    assert!(!first.to_string().contains("replayed"), "{first}");
+    assert!(replayed.to_string().contains("replayed"), "{replayed}");
+
+    // What the outbox does with a spent key: look for the object, and only if it is absent
+    // try again under the next generation of the key.
+    assert_eq!(
+        gateway.find_invoice(CUSTOMER, invoice_id).await.unwrap(),
+        None
+    );
+    request.idempotency_key = request.idempotency_key.next_generation();
+    let invoice = gateway.create_draft_invoice(&request).await.unwrap();
+
+    assert_eq!(invoices.created().len(), 1);
+    assert_eq!(invoice.hotline_invoice_id, Some(invoice_id));
+    let keys: Vec<_> = requests_to(&server, "POST", "/v1/invoices")
+        .await
+        .iter()
+        .map(|p| header(p, "idempotency-key").unwrap())
+        .collect();
+    let spent = format!("hotline:invoice:{invoice_id}:create");
+    assert_eq!(
+        keys,
+        vec![spent.clone(), spent.clone(), format!("{spent}#2")]
+    );
+}
+
+#[tokio::test]
 async fn reconciliation_finds_an_existing_invoice_by_metadata_across_pages() {
     let server = MockServer::start().await;
     let ours = Uuid::now_v7();

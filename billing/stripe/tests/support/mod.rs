@@ -116,6 +116,9 @@ pub fn query(request: &Request) -> HashMap<String, String> {
 pub enum Fault {
     /// 500 before the endpoint ran: nothing created, nothing saved under the key.
     ServerErrorBeforeExecution,
+    /// 500 after the endpoint began: nothing created, but the 500 is saved under the key and
+    /// replayed to every retry with it, as Stripe documents.
+    ServerErrorSaved,
     /// The object is created and saved under the key, but the answer comes after `Duration`.
     AnswerLate(Duration),
 }
@@ -123,7 +126,7 @@ pub enum Fault {
 #[derive(Default)]
 struct CreateState {
     created: Vec<Value>,
-    saved: HashMap<String, Value>,
+    saved: HashMap<String, (u16, Value)>,
     faults: VecDeque<Fault>,
 }
 
@@ -186,18 +189,27 @@ impl Respond for CreateEndpoint {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let key = header(request, "idempotency-key");
         let mut state = self.state.lock().unwrap();
-        if let Some(saved) = key.as_ref().and_then(|k| state.saved.get(k)) {
-            return ResponseTemplate::new(200)
+        if let Some((status, saved)) = key.as_ref().and_then(|k| state.saved.get(k)) {
+            return ResponseTemplate::new(*status)
                 .insert_header("idempotent-replayed", "true")
                 .set_body_json(saved.clone());
         }
         let fault = state.faults.pop_front();
-        if let Some(Fault::ServerErrorBeforeExecution) = fault {
-            return ResponseTemplate::new(500).set_body_json(fixture("error_api"));
+        match fault {
+            Some(Fault::ServerErrorBeforeExecution) => {
+                return ResponseTemplate::new(500).set_body_json(fixture("error_api"));
+            }
+            Some(Fault::ServerErrorSaved) => {
+                if let Some(key) = key {
+                    state.saved.insert(key, (500, fixture("error_api")));
+                }
+                return ResponseTemplate::new(500).set_body_json(fixture("error_api"));
+            }
+            _ => {}
         }
         let object = self.build(&mut state, &form(request));
         if let Some(key) = key {
-            state.saved.insert(key, object.clone());
+            state.saved.insert(key, (200, object.clone()));
         }
         let answer = ResponseTemplate::new(200).set_body_json(object);
         match fault {
