@@ -114,7 +114,7 @@ proptest! {
         prop_assert!(billable >= minimum);
         prop_assert!(billable >= measured);
         let on_grid = billable >= increments.first_seconds
-            && (billable - increments.first_seconds) % increments.next_seconds == 0;
+            && (billable - increments.first_seconds).is_multiple_of(increments.next_seconds);
         prop_assert!(
             billable == minimum || on_grid || (measured == 0 && billable == 0),
             "{billable} s is neither the minimum {minimum} nor on the {increments} grid"

@@ -50,12 +50,15 @@ pub fn apply_bundles(
             remaining -= included;
             used += included;
             // `included` ≤ `piece.seconds`, a u32.
-            piece.included_seconds = u32::try_from(included).unwrap_or(piece.seconds);
-            piece.amount = amount_for(piece.rate_per_minute, piece.charged_seconds()).ok_or(
-                RatingError::Overflow {
-                    call_id: usage.call_id,
-                },
-            )?;
+            let included = u32::try_from(included).unwrap_or(piece.seconds);
+            if included != piece.included_seconds {
+                piece.included_seconds = included;
+                piece.amount = amount_for(piece.rate_per_minute, piece.charged_seconds()).ok_or(
+                    RatingError::Overflow {
+                        call_id: usage.call_id,
+                    },
+                )?;
+            }
         }
         if let Some(allowance) = allowance {
             allowance.used_seconds += used;
