@@ -2,14 +2,25 @@
 //! the IVR plugin, the ACD queues and the agent leg to the final call record.
 //!
 //! It knows no storage: what it needs from the outside is a small trait it owns
-//! ([`Directory`] for number → tenant/hotline, [`CallRecordSink`] for finished records),
-//! implemented by the binary over `tenants` and `billing`. It must never depend on those crates.
+//! ([`Directory`] for number → tenant/hotline, [`CallRecordSink`] for finished records,
+//! [`AgentLocator`] and [`OutboundTrunks`] for where forwarded calls ring), implemented by the
+//! binary over `tenants`, `billing` and the SIP registrar. It must never depend on those crates.
+//!
+//! Map: [`decide`] is the pure routing decision; [`limits`] the per-tenant call limits;
+//! `call` the task per call (ring, bridge, record spool); [`hold`] reads hold/resume from SDP.
 
+mod call;
+pub mod decide;
 pub mod directory;
+pub mod hold;
+pub mod limits;
 pub mod sink;
+pub mod targets;
 
+pub use call::Engine;
 pub use directory::{
     Directory, DirectoryError, HotlineAction, HotlineRoute, NoAnswerTarget, NumberRoute, OpenHours,
     TenantRoute, TenantState,
 };
 pub use sink::{CallRecordSink, SinkError};
+pub use targets::{AgentContact, AgentLocator, OutboundRoute, OutboundTrunks};

@@ -1,0 +1,186 @@
+//! The call engine's task per call: decide (number, tenant, limits, schedule), then carry out
+//! the hotline's action — refuse, or forward (ring, then bridge the signaling) — emitting the
+//! call's events as it goes and ending with its record.
+
+mod bridge;
+mod context;
+mod legs;
+mod ring;
+mod spool;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use hotline_core::call::{CallEventKind, Direction, EndCause, Party, RejectReason, ScheduleBranch};
+use hotline_core::ids::CallId;
+use hotline_sip::{IncomingCall, SipStack};
+use tokio::sync::mpsc;
+use tracing::{info, warn, Instrument};
+
+use crate::decide::{self, Refusal};
+use crate::directory::{Directory, HotlineAction};
+use crate::limits::TenantLimiter;
+use crate::sink::CallRecordSink;
+use crate::targets::{AgentLocator, OutboundTrunks};
+use context::CallContext;
+use ring::{Forward, Target};
+use spool::RecordSpool;
+
+/// Everything a call task needs, shared by all calls.
+pub struct Engine<D: Directory, S: CallRecordSink> {
+    directory: Arc<D>,
+    sink: Arc<S>,
+    spool: RecordSpool,
+    sip: SipStack,
+    agents: Arc<dyn AgentLocator>,
+    trunks: Arc<dyn OutboundTrunks>,
+    limiter: TenantLimiter,
+}
+
+impl<D: Directory, S: CallRecordSink> Engine<D, S> {
+    /// The engine, and the task that writes its call records (await it at shutdown).
+    pub fn new(
+        directory: Arc<D>,
+        sink: Arc<S>,
+        sip: SipStack,
+        agents: Arc<dyn AgentLocator>,
+        trunks: Arc<dyn OutboundTrunks>,
+    ) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
+        let (spool, writer) = RecordSpool::start(sink.clone());
+        let engine = Arc::new(Self {
+            directory,
+            sink,
+            spool,
+            sip,
+            agents,
+            trunks,
+            limiter: TenantLimiter::default(),
+        });
+        (engine, writer)
+    }
+
+    pub fn limiter(&self) -> &TenantLimiter {
+        &self.limiter
+    }
+
+    /// Take calls from the SIP stack until it stops; one task per call.
+    pub async fn run(self: Arc<Self>, mut calls: mpsc::Receiver<IncomingCall>) {
+        while let Some(call) = calls.recv().await {
+            let engine = self.clone();
+            let call_id = CallId::new();
+            let span = tracing::info_span!("call", %call_id, tenant = tracing::field::Empty);
+            tokio::spawn(engine.handle(call_id, call).instrument(span));
+        }
+    }
+
+    async fn handle(self: Arc<Self>, call_id: CallId, call: IncomingCall) {
+        let mut ctx = CallContext::new(call_id, self.sink.clone(), self.spool.clone());
+        let info = call.info.clone();
+        ctx.emit(CallEventKind::Arrived {
+            direction: Direction::Inbound,
+            caller: info.caller.clone(),
+            dialed: info.dialed.clone().unwrap_or_default(),
+            trunk_id: Some(info.trunk_id),
+        });
+        let resolved = match decide::normalize_dialed(info.dialed.as_deref()) {
+            Ok(e164) => {
+                let lookup = self.directory.lookup(&e164).await;
+                decide::resolve(e164, lookup)
+            }
+            Err(refusal) => Err(refusal),
+        };
+        let resolved = match resolved {
+            Ok(resolved) => resolved,
+            Err(refusal) => return refuse(ctx, call, refusal).await,
+        };
+        tracing::Span::current().record(
+            "tenant",
+            tracing::field::display(resolved.tenant.slug.as_str()),
+        );
+        let (branch, action) = decide::branch(&resolved, hotline_core::time::now());
+        ctx.emit(CallEventKind::Routed {
+            tenant_id: resolved.tenant.tenant_id,
+            hotline_id: resolved.hotline.hotline_id,
+            branch,
+        });
+        let _permit = match self.limiter.admit(
+            resolved.tenant.tenant_id,
+            resolved.tenant.max_concurrent_calls,
+            resolved.tenant.max_calls_per_second,
+            Instant::now(),
+        ) {
+            Ok(permit) => permit,
+            Err(exceeded) => {
+                metrics::counter!("hotline_calls_over_tenant_limit_total").increment(1);
+                let refusal = Refusal {
+                    status: 503,
+                    retry_after: Some(exceeded.retry_after()),
+                    reason: RejectReason::OverLimit,
+                };
+                return refuse(ctx, call, refusal).await;
+            }
+        };
+        let rejected_because = match branch {
+            ScheduleBranch::Open => RejectReason::Configured,
+            ScheduleBranch::Closed => RejectReason::Closed,
+        };
+        let forward = match action {
+            HotlineAction::Reject { status } => {
+                return refuse(ctx, call, Refusal::new(status, rejected_because)).await;
+            }
+            HotlineAction::Unsupported { what, status } => {
+                warn!(
+                    what,
+                    status, "the hotline's action is not available yet; refusing the call"
+                );
+                return refuse(ctx, call, Refusal::new(status, RejectReason::NoRoute)).await;
+            }
+            HotlineAction::ForwardAgent {
+                agent_id,
+                ring_timeout,
+                no_answer,
+            } => Forward {
+                target: Target::Agent(agent_id),
+                ring_timeout,
+                no_answer,
+            },
+            HotlineAction::ForwardExternal {
+                number,
+                trunk_id,
+                ring_timeout,
+                no_answer,
+            } => Forward {
+                target: Target::External { number, trunk_id },
+                ring_timeout,
+                no_answer,
+            },
+        };
+        let inbound = match call.accept() {
+            Ok(leg) => leg,
+            Err(error) => {
+                warn!(%error, "could not accept the call into a dialog");
+                return ctx.finish(EndCause::Failed { status: 500 }, Party::System);
+            }
+        };
+        let setup = ring::CallSetup {
+            caller: info.caller,
+            caller_name: info.caller_name,
+            dialed: resolved.e164,
+            offer: info.sdp,
+            max_forwards: info.max_forwards.saturating_sub(1),
+        };
+        ring::forward(&self, ctx, inbound, setup, forward).await;
+    }
+}
+
+async fn refuse<S: CallRecordSink>(ctx: CallContext<S>, call: IncomingCall, refusal: Refusal) {
+    info!(status = refusal.status, reason = ?refusal.reason, "call refused");
+    call.reject(refusal.status, refusal.retry_after).await;
+    ctx.finish(
+        EndCause::Rejected {
+            reason: refusal.reason,
+            status: refusal.status,
+        },
+        Party::System,
+    );
+}
