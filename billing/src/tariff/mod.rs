@@ -40,7 +40,7 @@ use crate::usage::Metric;
 
 pub use schedule::TariffSchedule;
 pub use time_of_day::{InvalidTimeOfDay, TimeOfDay};
-pub use validate::{validate_successor, TariffError};
+pub use validate::{validate_successor, TariffError, MAX_BANDS};
 
 /// The largest price or rate a tariff may carry, in major units. Far above any real tariff, and
 /// low enough that no product of a price and a count of seconds or days can overflow a

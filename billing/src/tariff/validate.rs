@@ -12,6 +12,10 @@ use crate::usage::Metric;
 /// The longest billing increment or minimum accepted: a day.
 const MAX_INCREMENT_SECONDS: u32 = 24 * 60 * 60;
 
+/// Bands per metric: rated pieces index them with a `u16`, and no real tariff needs more than a
+/// handful.
+pub const MAX_BANDS: usize = 64;
+
 /// Why a tariff version was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TariffError {
@@ -48,6 +52,8 @@ pub enum TariffError {
         from: TimeOfDay,
         until: TimeOfDay,
     },
+    #[error("{metric}: at most {MAX_BANDS} bands, got {count}")]
+    TooManyBands { metric: Metric, count: usize },
     #[error("{metric}: band `{band}` applies on no weekday")]
     BandWithoutDays { metric: Metric, band: String },
     #[error("{metric}: bands `{first}` and `{second}` overlap on {day}")]
@@ -156,6 +162,12 @@ fn check_price(what: &str, value: Decimal) -> Result<(), TariffError> {
 }
 
 fn validate_bands(metric: Metric, bands: &[Band]) -> Result<(), TariffError> {
+    if bands.len() > MAX_BANDS {
+        return Err(TariffError::TooManyBands {
+            metric,
+            count: bands.len(),
+        });
+    }
     for (i, band) in bands.iter().enumerate() {
         if band.from >= band.until {
             return Err(TariffError::EmptyBand {
