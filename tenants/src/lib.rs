@@ -29,6 +29,7 @@ pub mod prompts;
 pub mod queues;
 pub mod rbac;
 pub mod schedule;
+pub mod sip_bindings;
 pub mod tenants;
 pub mod trunks;
 pub mod users;

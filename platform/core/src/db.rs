@@ -80,6 +80,7 @@ const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite":
     2 "0002_auth_audit",
     3 "0003_trunks",
     4 "0004_hotline_actions",
+    5 "0005_sip_bindings",
     6 "0006_call_records",
 );
 const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
@@ -87,6 +88,7 @@ const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     2 "0002_auth_audit",
     3 "0003_trunks",
     4 "0004_hotline_actions",
+    5 "0005_sip_bindings",
     6 "0006_call_records",
 );
 

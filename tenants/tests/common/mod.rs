@@ -36,6 +36,7 @@ pub const TABLES: &[&str] = &[
     "audit_log",
     "trunks",
     "call_records",
+    "sip_bindings",
 ];
 
 /// A store over a fresh, migrated database.
