@@ -71,7 +71,8 @@ errors are application/problem+json; updates are JSON Merge Patch with If-Match.
         (name = "prompts", description = "Audio prompt metadata"),
         (name = "users", description = "A tenant's users"),
         (name = "api-keys", description = "A tenant's machine credentials"),
-        (name = "audit", description = "Configuration changes")
+        (name = "audit", description = "Configuration changes"),
+        (name = "trunks", description = "Carrier trunks (the operator's)")
     )
 )]
 struct ApiDoc;
@@ -109,6 +110,7 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(api::agents::routes())
         .merge(api::prompts::routes())
         .merge(api::audit::routes())
+        .merge(api::trunks::routes())
         .split_for_parts()
 }
 

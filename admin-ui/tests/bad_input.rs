@@ -380,6 +380,233 @@ async fn opening_hours_and_time_zones_are_validated(backend: hotline_core::Backe
     world.finish().await;
 }
 
+/// Hotline actions that cannot be carried out: refused on create and on change, naming the field;
+/// shapes that are no action at all are refused before validation.
+async fn hotline_actions_are_validated(backend: hotline_core::Backend) {
+    let world = World::new(backend).await;
+    let app = &world.app;
+    let a = &world.a;
+    let hotlines = a.url("/hotlines");
+    let hotline = a.url(&format!("/hotlines/{}", a.ids.hotline));
+    let ghost = uuid::Uuid::now_v7().to_string();
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({ "action": "reject", "sip_status": 200 }),
+            "open_action.sip_status",
+        ),
+        (
+            json!({ "action": "forward-number", "number": "0900 123 456" }),
+            "open_action.number",
+        ),
+        (
+            json!({ "action": "forward-number", "number": "+421255550001", "ring_timeout_s": 1 }),
+            "open_action.ring_timeout_s",
+        ),
+        (
+            json!({ "action": "forward-number", "number": "+421255550001", "trunk_id": ghost }),
+            "open_action.trunk_id",
+        ),
+        (
+            json!({ "action": "forward-agent", "agent_id": ghost }),
+            "open_action.agent_id",
+        ),
+        (
+            json!({ "action": "forward-agent", "agent_id": a.ids.agent, "ring_timeout_s": 3600 }),
+            "open_action.ring_timeout_s",
+        ),
+        (
+            json!({ "action": "forward-agent", "agent_id": a.ids.agent, "no_answer": { "action": "reject", "sip_status": 99 } }),
+            "open_action.no_answer.sip_status",
+        ),
+        (
+            json!({ "action": "forward-agent", "agent_id": a.ids.agent, "no_answer": { "action": "forward-number", "number": "12" } }),
+            "open_action.no_answer.number",
+        ),
+    ];
+    for (action, field) in cases {
+        let created = refused!(
+            app,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            app.post(
+                &hotlines,
+                Some(&a.admin),
+                json!({ "name": "acting", "open_action": action })
+            )
+        );
+        let patched = refused!(
+            app,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            app.patch(
+                &hotline,
+                Some(&a.admin),
+                "\"1\"",
+                json!({ "open_action": action })
+            )
+        );
+        for problem in [created, patched] {
+            assert!(
+                error_fields(&problem).iter().any(|f| f == field),
+                "{action}: errors must name {field}: {problem}"
+            );
+        }
+    }
+    let closed = refused!(
+        app,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+        app.post(&hotlines, Some(&a.admin), json!({ "name": "closing",
+            "closed_action": { "action": "forward", "number": "+421255550001", "ring_timeout_s": 0 } }))
+    );
+    assert_eq!(
+        error_fields(&closed),
+        vec!["closed_action.ring_timeout_s".to_string()]
+    );
+    for action in [
+        json!({ "action": "voicemail" }),
+        json!({ "action": "forward-agent" }),
+        json!({ "action": "reject", "sip_status": 486, "number": "+421255550001" }),
+        json!("reject"),
+    ] {
+        refused!(
+            app,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            app.post(
+                &hotlines,
+                Some(&a.admin),
+                json!({ "name": "acting", "open_action": action })
+            )
+        );
+    }
+    // A good one goes through, with its defaults filled in.
+    let made = app
+        .create(
+            &hotlines,
+            &a.admin,
+            json!({ "name": "forwarding",
+            "open_action": { "action": "forward-agent", "agent_id": a.ids.agent } }),
+        )
+        .await;
+    assert_eq!(
+        made["open_action"],
+        json!({ "action": "forward-agent", "agent_id": a.ids.agent, "ring_timeout_s": 30,
+            "no_answer": { "action": "reject", "sip_status": 480 } })
+    );
+    assert_eq!(
+        app.read(&hotline, &a.admin).await["open_action"],
+        json!({ "action": "ivr" })
+    );
+    world.finish().await;
+}
+
+/// Trunks the operator gets wrong are refused, naming the field, and a trunk's secrets never
+/// come back in an answer: `"***"` stands in for them, and sending it back keeps them.
+async fn trunks_are_validated_and_keep_their_secrets(backend: hotline_core::Backend) {
+    let app = App::new(backend).await;
+    let op = app.operator.as_str();
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({ "name": "x", "inbound": { "sources": ["not-an-ip"] } }),
+            "inbound.sources[0]",
+        ),
+        (
+            json!({ "name": "x", "inbound": { "username": "carrier" } }),
+            "inbound.password",
+        ),
+        (json!({ "name": "x" }), "inbound"),
+        (
+            json!({ "name": "x", "outbound": { "host": "sip.example", "register": true } }),
+            "outbound.register",
+        ),
+        (
+            json!({ "name": "x", "outbound": { "host": "sip.example", "username": "u", "password": "***" } }),
+            "outbound.password",
+        ),
+    ];
+    for (body, field) in cases {
+        let problem = refused!(
+            app,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            app.post("/api/v1/trunks", Some(op), body.clone())
+        );
+        assert!(
+            error_fields(&problem).iter().any(|f| f == field),
+            "{body}: {problem}"
+        );
+    }
+    refused!(
+        app,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+        app.post(
+            "/api/v1/trunks",
+            Some(op),
+            json!({ "name": "x", "outbound": { "host": "h", "transport": "sctp" } })
+        )
+    );
+
+    let made = app
+        .create("/api/v1/trunks", op, json!({
+            "name": "Carrier",
+            "inbound": { "sources": ["192.0.2.7"], "username": "carrier", "password": "inbound-secret-1" },
+            "outbound": { "host": "sip.carrier.example", "username": "hotline", "password": "provider-secret-1",
+                "caller_id": { "policy": "dialed-number" } },
+        }))
+        .await;
+    assert_eq!(made["inbound"]["password"], json!("***"));
+    assert_eq!(made["outbound"]["password"], json!("***"));
+    assert_eq!(made["inbound"]["sources"], json!(["192.0.2.7/32"]));
+    let item = format!("/api/v1/trunks/{}", str_of(&made, "id"));
+    // A patch without If-Match is refused; with it, the masked secrets stay as they were.
+    refused!(
+        app,
+        StatusCode::PRECONDITION_REQUIRED,
+        "precondition-required",
+        app.request(
+            Method::PATCH,
+            &item,
+            Some(op),
+            Some(json!({ "enabled": false })),
+            &[("content-type", "application/merge-patch+json")]
+        )
+    );
+    let (status, headers, patched) = app
+        .patch(
+            &item,
+            Some(op),
+            "\"1\"",
+            json!({ "enabled": false, "outbound": { "port": 5080 } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(
+        headers.get("etag").and_then(|v| v.to_str().ok()),
+        Some("\"2\"")
+    );
+    assert_eq!(patched["outbound"]["port"], json!(5080));
+    assert_eq!(patched["outbound"]["password"], json!("***"));
+    let stored: (Option<String>,) = {
+        use sqlx::Row;
+        let row = sqlx::query("SELECT outbound_password FROM trunks")
+            .fetch_one(app.store.db().pool())
+            .await
+            .expect("the trunk row");
+        (row.try_get("outbound_password").expect("column"),)
+    };
+    assert_eq!(stored.0.as_deref(), Some("provider-secret-1"));
+    for path in ["/api/v1/trunks", item.as_str(), "/api/v1/audit"] {
+        let text = app.read(path, op).await.to_string();
+        assert!(
+            !text.contains("provider-secret-1") && !text.contains("inbound-secret-1"),
+            "{path} shows a trunk secret: {text}"
+        );
+    }
+    app.finish().await;
+}
+
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -971,6 +1198,8 @@ async fn oversized_bodies_and_resources_in_use(backend: hotline_core::Backend) {
 hotline_core::both_backends!(
     malformed_json_unknown_fields_and_wrong_content_type,
     numbers_must_be_e164_and_owned_once,
+    hotline_actions_are_validated,
+    trunks_are_validated_and_keep_their_secrets,
     opening_hours_and_time_zones_are_validated,
     tokens_that_must_not_pass,
     a_reused_refresh_token_ends_its_family,

@@ -90,6 +90,7 @@ fn ghost_ids() -> Ids {
         agent: id(),
         user: id(),
         api_key: id(),
+        trunk: id(),
     }
 }
 
@@ -286,6 +287,19 @@ async fn references_cannot_cross_tenants(backend: hotline_core::Backend) {
         ),
         (
             Method::POST,
+            b.url("/hotlines"),
+            json!({ "name": "x6", "open_action": { "action": "forward-agent", "agent_id": a.ids.agent } }),
+            "open_action.agent_id",
+        ),
+        (
+            Method::PATCH,
+            b.url(&format!("/hotlines/{}", b.ids.hotline)),
+            json!({ "open_action": { "action": "forward-number", "number": "+421 2 5555 0001",
+                "no_answer": { "action": "forward-agent", "agent_id": a.ids.agent } } }),
+            "open_action.no_answer.agent_id",
+        ),
+        (
+            Method::POST,
             b.url("/queues"),
             json!({ "name": "x3", "moh_prompt_id": a.ids.prompt }),
             "moh_prompt_id",
@@ -353,6 +367,13 @@ async fn references_cannot_cross_tenants(backend: hotline_core::Backend) {
                 b.url("/hotlines"),
                 json!({ "name": "x5", "fallback_queue_id": a.ids.queue }),
                 "fallback_queue_id",
+                op,
+            ),
+            (
+                Method::POST,
+                b.url("/hotlines"),
+                json!({ "name": "x7", "open_action": { "action": "forward-agent", "agent_id": a.ids.agent } }),
+                "open_action.agent_id",
                 op,
             ),
         ])
@@ -568,7 +589,70 @@ async fn firm_agents_serve_the_tenants_they_are_assigned_to(backend: hotline_cor
     world.finish().await;
 }
 
+/// Trunks are the operator's: no tenant role, as a user or an API key, may list, read, make,
+/// change or remove one (403, nothing written), and no tenant answer ever shows a trunk.
+async fn trunks_are_the_operators_alone(backend: hotline_core::Backend) {
+    let world = World::new(backend).await;
+    let app = &world.app;
+    let op = app.operator.as_str();
+    let trunk = app
+        .create(
+            "/api/v1/trunks",
+            op,
+            json!({ "name": "Carrier", "inbound": { "sources": ["192.0.2.0/24"] },
+                "outbound": { "host": "sip.carrier.example", "username": "hotline", "password": "provider-secret-1" } }),
+        )
+        .await;
+    let trunk_id = str_of(&trunk, "id");
+    let item = format!("/api/v1/trunks/{trunk_id}");
+    let mut callers: Vec<String> = world.a_roles.iter().map(|(_, t)| t.clone()).collect();
+    callers.push(world.b.admin.clone());
+    callers.push(world.a.api_key_secret.clone());
+    let before = app.fingerprint().await;
+    for token in &callers {
+        let requests: Vec<(Method, &str, Option<Value>)> = vec![
+            (Method::GET, "/api/v1/trunks", None),
+            (
+                Method::POST,
+                "/api/v1/trunks",
+                Some(json!({ "name": "Mine", "inbound": { "sources": ["198.51.100.1"] } })),
+            ),
+            (Method::GET, item.as_str(), None),
+            (
+                Method::PATCH,
+                item.as_str(),
+                Some(json!({ "enabled": false })),
+            ),
+            (Method::DELETE, item.as_str(), None),
+        ];
+        for (method, path, body) in requests {
+            let reply = send(app, &method, path, token, &body).await;
+            assert_problem(&reply, StatusCode::FORBIDDEN, "forbidden");
+        }
+    }
+    assert_eq!(
+        app.fingerprint().await,
+        before,
+        "a refused trunk request wrote something"
+    );
+    // A tenant may name a trunk to forward through, but reads nothing of it back.
+    let hotline = app
+        .create(
+            &world.a.url("/hotlines"),
+            &world.a.admin,
+            json!({ "name": "out", "open_action": { "action": "forward-number", "number": "+421255550001", "trunk_id": trunk_id } }),
+        )
+        .await;
+    let text = hotline.to_string();
+    assert!(
+        !text.contains("sip.carrier.example") && !text.contains("provider-secret"),
+        "{text}"
+    );
+    world.finish().await;
+}
+
 hotline_core::both_backends!(
+    trunks_are_the_operators_alone,
     other_tenants_admin_finds_nothing,
     lists_never_show_another_tenants_ids,
     references_cannot_cross_tenants,

@@ -31,6 +31,7 @@ enum Fresh {
     FirmAgent,
     /// A new firm agent assigned to A.
     FirmAssignment,
+    Trunk,
 }
 
 struct Row {
@@ -104,6 +105,11 @@ fn table() -> Vec<Row> {
         row(&post,   "/api/v1/users",                                           A::PlatformUserManage, [N, N, N, N, N], Some(|n| json!({ "email": format!("op{n}@firm.example"), "display_name": format!("Operator {n}"), "role": "platform-admin", "password": PASSWORD })), F::No),
         row(&patch,  "/api/v1/users/{id}",                                      A::PlatformUserManage, [N, N, N, N, N], Some(|n| json!({ "display_name": format!("Operator {n}") })), F::No),
         row(&get,    "/api/v1/audit",                                           A::PlatformAuditRead,  [N, N, N, N, N], None, F::No),
+        row(&get,    "/api/v1/trunks",                                          A::TrunkManage,        [N, N, N, N, N], None, F::No),
+        row(&post,   "/api/v1/trunks",                                          A::TrunkManage,        [N, N, N, N, N], Some(|n| json!({ "name": format!("Carrier {n}"), "inbound": { "sources": [format!("192.0.2.{}", n % 250 + 1)] } })), F::No),
+        row(&get,    "/api/v1/trunks/{id}",                                     A::TrunkManage,        [N, N, N, N, N], None, F::No),
+        row(&patch,  "/api/v1/trunks/{id}",                                     A::TrunkManage,        [N, N, N, N, N], Some(|n| json!({ "max_concurrent_calls": 10 + n })), F::No),
+        row(&delete, "/api/v1/trunks/{id}",                                     A::TrunkManage,        [N, N, N, N, N], None, F::Trunk),
     ]
 }
 
@@ -114,14 +120,14 @@ fn every_action() -> Vec<Action> {
     use Action::*;
     let all = vec![
         TenantCreate, TenantUpdate, TenantList, NumberAssign, NumberRelease, FirmAgentManage,
-        PlatformUserManage, PlatformAuditRead, TenantRead, NumberRead, NumberRoute, HotlineRead,
-        HotlineWrite, QueueRead, QueueWrite, QueueMembersWrite, AgentRead, AgentWrite, PromptRead,
-        PromptWrite, UserRead, UserWrite, ApiKeyManage, AuditRead,
+        PlatformUserManage, PlatformAuditRead, TrunkManage, TenantRead, NumberRead, NumberRoute,
+        HotlineRead, HotlineWrite, QueueRead, QueueWrite, QueueMembersWrite, AgentRead, AgentWrite,
+        PromptRead, PromptWrite, UserRead, UserWrite, ApiKeyManage, AuditRead,
     ];
     for action in &all {
         match action {
             TenantCreate | TenantUpdate | TenantList | NumberAssign | NumberRelease
-            | FirmAgentManage | PlatformUserManage | PlatformAuditRead | TenantRead | NumberRead
+            | FirmAgentManage | PlatformUserManage | PlatformAuditRead | TrunkManage | TenantRead | NumberRead
             | NumberRoute | HotlineRead | HotlineWrite | QueueRead | QueueWrite
             | QueueMembersWrite | AgentRead | AgentWrite | PromptRead | PromptWrite | UserRead
             | UserWrite | ApiKeyManage | AuditRead => {}
@@ -178,7 +184,8 @@ struct Principal {
 }
 
 /// Ids the table's paths are filled with: A's standing resources, and for the operator's
-/// routes the standing firm agent (`/agents/{id}`) and the platform admin (`/users/{id}`).
+/// routes the standing firm agent (`/agents/{id}`), the platform admin (`/users/{id}`) and the
+/// standing trunk (`/trunks/{id}`).
 fn path_for(template: &str, tenant: &str, tenant_ids: &Ids, platform_ids: &Ids) -> String {
     if template.starts_with("/api/v1/tenants/{tenant_id}") {
         fill(template, tenant, tenant_ids)
@@ -290,6 +297,16 @@ async fn make_fresh(
                 .await;
             tenant_ids.api_key = str_of(&made, "id");
         }
+        Fresh::Trunk => {
+            let made = app
+                .create(
+                    "/api/v1/trunks",
+                    op,
+                    json!({ "name": format!("Doomed {n}"), "inbound": { "sources": ["198.51.100.0/24"] } }),
+                )
+                .await;
+            platform_ids.trunk = str_of(&made, "id");
+        }
         Fresh::FirmAgent | Fresh::FirmAssignment => {
             let made = app
                 .create("/api/v1/agents", op, json!({ "name": format!("Doomed {n}"), "sip_username": format!("doomedfirm{n}"), "sip_password": "sip-secret-8" }))
@@ -343,9 +360,17 @@ async fn each_role_does_exactly_what_the_table_says(backend: hotline_core::Backe
     // The standing targets of the operator's routes.
     let firm = app.create("/api/v1/agents", &op, json!({ "name": "Standing Firm", "sip_username": "standing", "sip_password": "sip-secret-9" })).await;
     let me = app.read("/api/v1/me", &op).await;
+    let trunk = app
+        .create(
+            "/api/v1/trunks",
+            &op,
+            json!({ "name": "Standing Carrier", "inbound": { "sources": ["203.0.113.0/24"] } }),
+        )
+        .await;
     let platform_ids = Ids {
         agent: str_of(&firm, "id"),
         user: str_of(&me, "id"),
+        trunk: str_of(&trunk, "id"),
         ..Ids::default()
     };
 

@@ -14,4 +14,5 @@ pub mod prompts;
 pub mod queues;
 pub(crate) mod spec_resource;
 pub mod tenants;
+pub mod trunks;
 pub mod users;

@@ -108,6 +108,11 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/users"),
     ("PATCH", "/api/v1/users/{id}"),
     ("GET", "/api/v1/audit"),
+    ("GET", "/api/v1/trunks"),
+    ("POST", "/api/v1/trunks"),
+    ("GET", "/api/v1/trunks/{id}"),
+    ("PATCH", "/api/v1/trunks/{id}"),
+    ("DELETE", "/api/v1/trunks/{id}"),
 ];
 
 /// The tenant-scoped routes: those under `/api/v1/tenants/{tenant_id}`.
@@ -302,7 +307,7 @@ impl App {
             ));
         }
         for table in [
-            "tenants", "prompts", "queues", "hotlines", "numbers", "agents", "users",
+            "tenants", "prompts", "queues", "hotlines", "numbers", "agents", "users", "trunks",
         ] {
             queries.push((
                 format!("{table} versions"),
@@ -454,6 +459,8 @@ pub struct Ids {
     pub agent: String,
     pub user: String,
     pub api_key: String,
+    /// A carrier trunk (platform-level; filled for the operator's routes only).
+    pub trunk: String,
 }
 
 impl Ids {
@@ -467,6 +474,7 @@ impl Ids {
             "agents" => &self.agent,
             "users" => &self.user,
             "api-keys" => &self.api_key,
+            "trunks" => &self.trunk,
             other => panic!("no fixture id for collection {other:?}"),
         }
     }
@@ -682,6 +690,7 @@ async fn populate(app: &App, slug: &str, number: &str) -> TenantFx {
             agent: str_of(&agent, "id"),
             user: str_of(&admin_user, "id"),
             api_key: str_of(&key, "id"),
+            trunk: String::new(),
         },
         api_key_secret: str_of(&key, "secret"),
     }
