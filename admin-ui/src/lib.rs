@@ -72,7 +72,8 @@ errors are application/problem+json; updates are JSON Merge Patch with If-Match.
         (name = "users", description = "A tenant's users"),
         (name = "api-keys", description = "A tenant's machine credentials"),
         (name = "audit", description = "Configuration changes"),
-        (name = "trunks", description = "Carrier trunks (the operator's)")
+        (name = "trunks", description = "Carrier trunks (the operator's)"),
+        (name = "calls", description = "Call history: one record per finished call")
     )
 )]
 struct ApiDoc;
@@ -111,6 +112,7 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(api::prompts::routes())
         .merge(api::audit::routes())
         .merge(api::trunks::routes())
+        .merge(api::calls::routes())
         .split_for_parts()
 }
 

@@ -55,6 +55,8 @@ fn matrix() -> Vec<(Method, &'static str, Option<Value>)> {
         (M::POST, "/api/v1/tenants/{tenant_id}/api-keys", Some(json!({ "name": "backdoor", "role": "tenant-admin" }))),
         (M::DELETE, "/api/v1/tenants/{tenant_id}/api-keys/{id}", None),
         (M::GET, "/api/v1/tenants/{tenant_id}/audit", None),
+        (M::GET, "/api/v1/tenants/{tenant_id}/calls", None),
+        (M::GET, "/api/v1/tenants/{tenant_id}/calls/{id}", None),
     ]
 }
 
@@ -91,6 +93,7 @@ fn ghost_ids() -> Ids {
         user: id(),
         api_key: id(),
         trunk: id(),
+        call: id(),
     }
 }
 

@@ -92,6 +92,8 @@ fn table() -> Vec<Row> {
         row(&post,   "/api/v1/tenants/{tenant_id}/api-keys",                    A::ApiKeyManage,       [Y, N, N, N, N], Some(|n| json!({ "name": format!("key {n}"), "role": "agent" })), F::No),
         row(&delete, "/api/v1/tenants/{tenant_id}/api-keys/{id}",               A::ApiKeyManage,       [Y, N, N, N, N], None, F::ApiKey),
         row(&get,    "/api/v1/tenants/{tenant_id}/audit",                       A::AuditRead,          [Y, N, N, N, N], None, F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/calls",                       A::CallHistoryRead,    [Y, Y, N, N, N], None, F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/calls/{id}",                  A::CallHistoryRead,    [Y, Y, N, N, N], None, F::No),
         row(&get,    "/api/v1/tenants",                                         A::TenantList,         [N, N, N, N, N], None, F::No),
         row(&post,   "/api/v1/tenants",                                         A::TenantCreate,       [N, N, N, N, N], Some(|n| json!({ "slug": format!("rbac-{n}"), "name": format!("Company {n}"), "time_zone": "UTC" })), F::No),
         row(&get,    "/api/v1/agents",                                          A::FirmAgentManage,    [N, N, N, N, N], None, F::No),
@@ -122,7 +124,7 @@ fn every_action() -> Vec<Action> {
         TenantCreate, TenantUpdate, TenantList, NumberAssign, NumberRelease, FirmAgentManage,
         PlatformUserManage, PlatformAuditRead, TrunkManage, TenantRead, NumberRead, NumberRoute,
         HotlineRead, HotlineWrite, QueueRead, QueueWrite, QueueMembersWrite, AgentRead, AgentWrite,
-        PromptRead, PromptWrite, UserRead, UserWrite, ApiKeyManage, AuditRead,
+        PromptRead, PromptWrite, UserRead, UserWrite, ApiKeyManage, AuditRead, CallHistoryRead,
     ];
     for action in &all {
         match action {
@@ -130,7 +132,7 @@ fn every_action() -> Vec<Action> {
             | FirmAgentManage | PlatformUserManage | PlatformAuditRead | TrunkManage | TenantRead | NumberRead
             | NumberRoute | HotlineRead | HotlineWrite | QueueRead | QueueWrite
             | QueueMembersWrite | AgentRead | AgentWrite | PromptRead | PromptWrite | UserRead
-            | UserWrite | ApiKeyManage | AuditRead => {}
+            | UserWrite | ApiKeyManage | AuditRead | CallHistoryRead => {}
         }
     }
     all

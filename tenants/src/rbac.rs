@@ -87,6 +87,8 @@ pub enum Action {
     UserWrite,
     ApiKeyManage,
     AuditRead,
+    /// The tenant's call history (caller numbers included).
+    CallHistoryRead,
 }
 
 use Action::*;
@@ -113,6 +115,7 @@ const TABLE: &[(Role, &[Action])] = &[
             UserWrite,
             ApiKeyManage,
             AuditRead,
+            CallHistoryRead,
         ],
     ),
     (
@@ -126,6 +129,7 @@ const TABLE: &[(Role, &[Action])] = &[
             AgentRead,
             PromptRead,
             UserRead,
+            CallHistoryRead,
         ],
     ),
     (Agent, &[TenantRead, QueueRead, PromptRead]),

@@ -6,6 +6,7 @@ pub mod agents;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod calls;
 pub mod health;
 pub mod hotlines;
 pub mod members;

@@ -97,6 +97,8 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/tenants/{tenant_id}/api-keys"),
     ("DELETE", "/api/v1/tenants/{tenant_id}/api-keys/{id}"),
     ("GET", "/api/v1/tenants/{tenant_id}/audit"),
+    ("GET", "/api/v1/tenants/{tenant_id}/calls"),
+    ("GET", "/api/v1/tenants/{tenant_id}/calls/{id}"),
     ("GET", "/api/v1/agents"),
     ("POST", "/api/v1/agents"),
     ("PATCH", "/api/v1/agents/{id}"),
@@ -461,6 +463,8 @@ pub struct Ids {
     pub api_key: String,
     /// A carrier trunk (platform-level; filled for the operator's routes only).
     pub trunk: String,
+    /// A finished call in the tenant's call history (written by the store, as the call engine does).
+    pub call: String,
 }
 
 impl Ids {
@@ -475,6 +479,7 @@ impl Ids {
             "users" => &self.user,
             "api-keys" => &self.api_key,
             "trunks" => &self.trunk,
+            "calls" => &self.call,
             other => panic!("no fixture id for collection {other:?}"),
         }
     }
@@ -488,6 +493,7 @@ impl Ids {
             self.agent.clone(),
             self.user.clone(),
             self.api_key.clone(),
+            self.call.clone(),
         ]
     }
 }
@@ -591,6 +597,36 @@ impl World {
     }
 }
 
+/// A finished call of the tenant, stored as the call engine stores it; its id.
+async fn finished_call(app: &App, tenant_id: &str) -> String {
+    use hotline_core::call::{
+        CallEventKind, CallTimeline, Direction, EndCause, Party, ScheduleBranch,
+    };
+    let tenant_id: hotline_core::ids::TenantId = tenant_id.parse().expect("tenant id");
+    let mut timeline = CallTimeline::new(hotline_core::ids::CallId::new());
+    let at = hotline_core::time::now();
+    let arrived = CallEventKind::Arrived {
+        direction: Direction::Inbound,
+        caller: "+421900555666".into(),
+        dialed: "+421233000999".into(),
+        trunk_id: None,
+    };
+    timeline.record(at, arrived).expect("arrived");
+    let routed = CallEventKind::Routed {
+        tenant_id,
+        hotline_id: hotline_core::ids::HotlineId::new(),
+        branch: ScheduleBranch::Open,
+    };
+    timeline.record(at, routed).expect("routed");
+    timeline.end(at, EndCause::Abandoned, Party::Caller);
+    let record = timeline.to_record().expect("record");
+    app.store
+        .append_call_record(&hotline_core::PlatformScope::from_verified(), &record)
+        .await
+        .expect("store a call record");
+    record.call_id.to_string()
+}
+
 /// A tenant with an admin and one resource of every kind, made through the API.
 async fn populate(app: &App, slug: &str, number: &str) -> TenantFx {
     let op = app.operator.clone();
@@ -675,6 +711,7 @@ async fn populate(app: &App, slug: &str, number: &str) -> TenantFx {
             json!({ "name": "wallboard", "role": "supervisor" }),
         )
         .await;
+    let call = finished_call(app, &id).await;
     TenantFx {
         id,
         slug: slug.to_string(),
@@ -691,6 +728,7 @@ async fn populate(app: &App, slug: &str, number: &str) -> TenantFx {
             user: str_of(&admin_user, "id"),
             api_key: str_of(&key, "id"),
             trunk: String::new(),
+            call,
         },
         api_key_secret: str_of(&key, "secret"),
     }

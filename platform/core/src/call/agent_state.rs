@@ -8,7 +8,7 @@ use crate::ids::{AgentId, CallId, TenantId};
 
 /// What an agent is doing. `WrapUp` is after-call work: the call ended, the agent is not yet
 /// available again.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum AgentState {
     LoggedOut,
@@ -22,7 +22,7 @@ pub enum AgentState {
 
 /// One change of an agent's state. `tenant_id` is the tenant whose call caused the change
 /// (a firm agent serves several tenants), or `None` for changes outside a call (log in, pause).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgentStateChange {
     pub agent_id: AgentId,
     pub tenant_id: Option<TenantId>,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{AgentId, CallId, HotlineId, QueueId, TenantId, TrunkId};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Inbound,
@@ -17,7 +17,7 @@ pub enum Direction {
 }
 
 /// Which branch of the hotline's schedule the call took on arrival.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ScheduleBranch {
     Open,
@@ -26,7 +26,7 @@ pub enum ScheduleBranch {
 
 /// Who did something (hung up, put on hold, transferred). `Callee` is the far end of an
 /// outbound leg to an external number; `System` is Hotline itself (timeouts, limits, shutdown).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Party {
     Caller,
@@ -36,7 +36,7 @@ pub enum Party {
 }
 
 /// Where the call was when it ended: lost calls are counted per phase (KPIS.md 3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Before the hotline took the call (number lookup, limits, schedule).
@@ -50,7 +50,7 @@ pub enum Phase {
 }
 
 /// How the IVR plugin ended its part (KPIS.md 12 and 13).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum IvrOutcome {
     /// The plugin ended the call having answered the caller's question.
@@ -63,7 +63,7 @@ pub enum IvrOutcome {
     Failed { reason: String },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IvrSegment {
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
@@ -71,7 +71,7 @@ pub struct IvrSegment {
 }
 
 /// Why a call left a queue (KPIS.md 1, 2, 11).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "exit", rename_all = "snake_case")]
 pub enum QueueExit {
     Answered,
@@ -88,7 +88,7 @@ pub enum QueueExit {
     NoAgents,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueueVisit {
     pub queue_id: QueueId,
     pub priority: i32,
@@ -98,7 +98,7 @@ pub struct QueueVisit {
 }
 
 /// What a second leg dialed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "target", rename_all = "snake_case")]
 pub enum LegTarget {
     Agent { agent_id: AgentId },
@@ -106,7 +106,7 @@ pub enum LegTarget {
 }
 
 /// How a second leg ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "end", rename_all = "snake_case")]
 pub enum LegEnd {
     HungUp {
@@ -126,7 +126,7 @@ pub enum LegEnd {
     },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LegRecord {
     /// 1, 2, ... in creation order; the caller's leg is 0 and has no entry here.
     pub leg: u16,
@@ -148,14 +148,14 @@ impl LegRecord {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HoldInterval {
     pub started_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub by: Party,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "target", rename_all = "snake_case")]
 pub enum TransferTarget {
     Queue { queue_id: QueueId },
@@ -163,14 +163,14 @@ pub enum TransferTarget {
     External { number: String },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TransferRecord {
     pub at: DateTime<Utc>,
     pub target: TransferTarget,
 }
 
 /// The agent's verdict on a call (KPIS.md 4).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Disposition {
     pub code: String,
     pub resolved: bool,
@@ -178,7 +178,7 @@ pub struct Disposition {
 }
 
 /// Why Hotline refused a call before anyone answered it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     UnknownNumber,
@@ -200,7 +200,7 @@ pub enum RejectReason {
 }
 
 /// How the call as a whole ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "cause", rename_all = "snake_case")]
 pub enum EndCause {
     /// Connected, then someone hung up.
@@ -222,7 +222,7 @@ pub enum EndCause {
 }
 
 /// The final record of one call. `leg 0` is the caller's leg; `legs` lists the second legs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CallRecord {
     pub call_id: CallId,
     pub direction: Direction,
