@@ -20,9 +20,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use hotline_sip::registrar::DigestAlgorithm;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -84,6 +85,31 @@ pub struct SipConfig {
     pub listen: SocketAddr,
     /// Tenants' SIP domains (and digest realms) are `<slug>.<domain_suffix>`.
     pub domain_suffix: String,
+    /// A second address for IPv6 (e.g. `[::]:5060`), served over UDP and TCP like `listen`.
+    pub listen_ipv6: Option<SocketAddr>,
+    /// The address peers must use to reach this host, written into Via and Contact when the
+    /// listen address is a wildcard or behind NAT.
+    pub advertise: Option<IpAddr>,
+    /// Calls in progress beyond which new calls are refused at once with 503 + Retry-After.
+    pub max_active_calls: usize,
+    /// Shortest registration the registrar grants (seconds); shorter requests get 423.
+    pub register_min_expires: u32,
+    /// Longest registration granted (seconds); longer requests get this.
+    pub register_max_expires: u32,
+    /// Registration granted when a phone asks for none (seconds).
+    pub register_default_expires: u32,
+    /// Phones one agent may have registered at once.
+    pub register_max_contacts: usize,
+    /// How long a digest nonce may be answered (seconds); later answers get `stale=true`.
+    pub nonce_ttl_secs: u64,
+    /// Digest algorithms offered, in challenge order (`SHA-256`, `MD5`).
+    pub digest_algorithms: Vec<String>,
+    /// Failed authentications from one address, or for one user, that start a ban...
+    pub auth_failure_limit: u32,
+    /// ...within this many seconds.
+    pub auth_failure_window_secs: u64,
+    /// How long a ban lasts (seconds).
+    pub auth_ban_secs: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -146,6 +172,18 @@ impl Default for Config {
             sip: SipConfig {
                 listen: SocketAddr::from(([0, 0, 0, 0], 5060)),
                 domain_suffix: "sip.hotline.local".into(),
+                listen_ipv6: None,
+                advertise: None,
+                max_active_calls: 10_000,
+                register_min_expires: 60,
+                register_max_expires: 3600,
+                register_default_expires: 600,
+                register_max_contacts: 10,
+                nonce_ttl_secs: 300,
+                digest_algorithms: vec!["SHA-256".into(), "MD5".into()],
+                auth_failure_limit: 10,
+                auth_failure_window_secs: 60,
+                auth_ban_secs: 300,
             },
             rtp: RtpConfig {
                 port_min: 20000,
@@ -291,6 +329,62 @@ impl Config {
         toml::to_string(&self.redacted())
     }
 
+    /// The registrar's keys: expiry bounds in order, algorithms it knows, non-zero limits.
+    fn validate_registrar(&self, problem: &mut impl FnMut(&str, String)) {
+        let sip = &self.sip;
+        let (min, max, default) = (
+            sip.register_min_expires,
+            sip.register_max_expires,
+            sip.register_default_expires,
+        );
+        if min == 0 {
+            problem("sip.register_min_expires", "must be at least 1".into());
+        }
+        if min > max {
+            problem(
+                "sip.register_max_expires",
+                format!("{max} is below sip.register_min_expires ({min})"),
+            );
+        } else if !(min..=max).contains(&default) {
+            problem(
+                "sip.register_default_expires",
+                format!("{default} must be between {min} and {max}"),
+            );
+        }
+        for (key, value) in [
+            (
+                "sip.register_max_contacts",
+                sip.register_max_contacts as u64,
+            ),
+            ("sip.nonce_ttl_secs", sip.nonce_ttl_secs),
+            ("sip.auth_failure_limit", u64::from(sip.auth_failure_limit)),
+            ("sip.auth_failure_window_secs", sip.auth_failure_window_secs),
+        ] {
+            if value == 0 {
+                problem(key, "must be at least 1".into());
+            }
+        }
+        let mut seen: Vec<DigestAlgorithm> = Vec::new();
+        for name in &sip.digest_algorithms {
+            match DigestAlgorithm::parse(name) {
+                None => problem(
+                    "sip.digest_algorithms",
+                    format!("{name:?} is not a digest algorithm; use \"SHA-256\" or \"MD5\""),
+                ),
+                Some(algorithm) if seen.contains(&algorithm) => {
+                    problem("sip.digest_algorithms", format!("{name:?} is listed twice"))
+                }
+                Some(algorithm) => seen.push(algorithm),
+            }
+        }
+        if sip.digest_algorithms.is_empty() {
+            problem(
+                "sip.digest_algorithms",
+                "must name at least one algorithm".into(),
+            );
+        }
+    }
+
     /// Check what types alone cannot; every problem is reported at once.
     fn validate(&self) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
@@ -322,6 +416,7 @@ impl Config {
                 ),
             );
         }
+        self.validate_registrar(&mut problem);
         let (min, max) = (self.rtp.port_min, self.rtp.port_max);
         if min == 0 || min % 2 != 0 {
             problem(
@@ -708,6 +803,38 @@ mod tests {
         let err = Config::load_from(None, env_of(&[("HOTLINE_SIP_LISTEN", "0.0.0.0:25000")]))
             .expect_err("overlap");
         assert!(err.to_string().contains("SIP port 25000"), "{err}");
+    }
+
+    #[test]
+    fn registrar_keys_are_checked_together() {
+        let err = Config::load_from(
+            None,
+            env_of(&[
+                ("HOTLINE_SIP_REGISTER_MIN_EXPIRES", "120"),
+                ("HOTLINE_SIP_REGISTER_DEFAULT_EXPIRES", "60"),
+                (
+                    "HOTLINE_SIP_DIGEST_ALGORITHMS",
+                    r#"["SHA-256", "MD5-sess", "sha-256"]"#,
+                ),
+                ("HOTLINE_SIP_AUTH_FAILURE_LIMIT", "0"),
+            ]),
+        )
+        .expect_err("invalid registrar settings");
+        let text = err.to_string();
+        for needle in [
+            "sip.register_default_expires (HOTLINE_SIP_REGISTER_DEFAULT_EXPIRES): 60 must be between 120 and 3600",
+            "\"MD5-sess\" is not a digest algorithm",
+            "\"sha-256\" is listed twice",
+            "sip.auth_failure_limit (HOTLINE_SIP_AUTH_FAILURE_LIMIT): must be at least 1",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from: {text}");
+        }
+        let md5_first = Config::load_from(
+            None,
+            env_of(&[("HOTLINE_SIP_DIGEST_ALGORITHMS", r#"["MD5", "SHA-256"]"#)]),
+        )
+        .expect("MD5 first is allowed");
+        assert_eq!(md5_first.sip.digest_algorithms, vec!["MD5", "SHA-256"]);
     }
 
     #[test]

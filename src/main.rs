@@ -12,6 +12,7 @@ mod data_dir;
 mod database;
 mod logging;
 mod serve;
+mod wiring;
 
 use std::process::ExitCode;
 

@@ -1,5 +1,6 @@
 //! `hotline serve`: wires the configuration, the database, the tenant store and the token service
-//! into the HTTP API, and runs it until Ctrl-C or SIGTERM.
+//! into the HTTP API, starts the telephony side (SIP stack, registrar, trunks, call engine; see
+//! `wiring::sip`), and runs both until Ctrl-C or SIGTERM.
 //!
 //! Start-up order matters: the database is migrated and the signing key loaded before the port is
 //! bound, so a server that accepts connections is a server that can answer them. On shutdown the
@@ -66,9 +67,11 @@ pub async fn run(config: &Config, config_file: Option<&Path>) -> Result<()> {
         );
     }
 
+    let telephony = crate::wiring::sip::start(config, store.clone()).await?;
     let app = hotline_admin_ui::router(AppState::new(store, tokens));
     tracing::info!(
         http = %local,
+        sip = ?telephony.sip_addrs(),
         backend = db.backend().name(),
         data_dir = %config.data_dir.display(),
         "hotline listening"
@@ -104,6 +107,7 @@ pub async fn run(config: &Config, config_file: Option<&Path>) -> Result<()> {
             }
         }
     };
+    telephony.shutdown(Duration::from_secs(5)).await;
     // Closing waits for connections in use; a request stuck past the drain must not hold us.
     if tokio::time::timeout(Duration::from_secs(5), db.close())
         .await

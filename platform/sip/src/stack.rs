@@ -308,6 +308,13 @@ impl SipStack {
         ))
     }
 
+    /// Keep the registrations trunks ask for with their providers, until shutdown.
+    pub fn run_trunk_registrations(&self, trunks: Arc<crate::trunks::Trunks>) {
+        let endpoint = self.inner.endpoint.clone();
+        let cancel = self.inner.cancel.child_token();
+        tokio::spawn(crate::trunks::registration::run(endpoint, trunks, cancel));
+    }
+
     /// Stop serving: sockets close, running transactions end.
     pub fn shutdown(&self) {
         self.inner.cancel.cancel();
