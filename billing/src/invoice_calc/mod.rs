@@ -30,7 +30,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::{Currency, Money, MoneyError, MAX_RATE_SCALE};
 use crate::period::BillingPeriod;
-use crate::rating::{apply_bundles, rate_by_schedule, BundleAllowance, RatedUsage, RatingError};
+use crate::rating::{
+    apply_bundles, local_date, rate_by_schedule_on, BundleAllowance, RatedUsage, RatingError,
+};
 use crate::recurring::{recurring_charges, ChargeBasis, ContractTerm, DateOutOfRange, Ownership};
 use crate::tariff::{TariffRef, TariffSchedule};
 use crate::usage::{MeteredUsage, Metric};
@@ -235,14 +237,11 @@ fn check_account(account: &BillingAccount) -> Result<(), InvoiceError> {
 fn rate_period_usages(input: &InvoiceInput<'_>) -> Result<Vec<RatedUsage>, InvoiceError> {
     let mut rated = Vec::with_capacity(input.usages.len());
     for usage in input.usages {
-        let started_on = usage
-            .started_at
-            .with_timezone(&input.time_zone)
-            .date_naive();
+        let started_on = local_date(usage, input.time_zone)?;
         if !input.period.contains(started_on) {
             return Err(outside_period(usage, started_on, &input.period));
         }
-        match rate_by_schedule(usage, input.schedule, input.time_zone) {
+        match rate_by_schedule_on(usage, input.schedule, input.time_zone, started_on) {
             Ok(rated_usage) => rated.push(rated_usage),
             Err(RatingError::MetricNotPriced { .. }) => {}
             Err(other) => return Err(other.into()),

@@ -151,14 +151,23 @@ pub fn rate_by_schedule(
     schedule: &TariffSchedule,
     tz: Tz,
 ) -> Result<RatedUsage, RatingError> {
-    let started_on = local_date(usage, tz)?;
+    rate_by_schedule_on(usage, schedule, tz, local_date(usage, tz)?)
+}
+
+/// [`rate_by_schedule`] for a caller that already knows the local date the usage started.
+pub(crate) fn rate_by_schedule_on(
+    usage: &MeteredUsage,
+    schedule: &TariffSchedule,
+    tz: Tz,
+    started_on: NaiveDate,
+) -> Result<RatedUsage, RatingError> {
     let version = schedule
         .in_effect_on(started_on)
         .ok_or(RatingError::NoVersionInEffect {
             date: started_on,
             call_id: usage.call_id,
         })?;
-    rate(usage, version, tz)
+    rate_on(usage, version, tz, started_on)
 }
 
 /// Rates one usage under `version` in the tenant's zone `tz`.
@@ -167,6 +176,15 @@ pub fn rate(
     version: &TariffVersion,
     tz: Tz,
 ) -> Result<RatedUsage, RatingError> {
+    rate_on(usage, version, tz, local_date(usage, tz)?)
+}
+
+fn rate_on(
+    usage: &MeteredUsage,
+    version: &TariffVersion,
+    tz: Tz,
+    started_on: NaiveDate,
+) -> Result<RatedUsage, RatingError> {
     let tariff = version.reference();
     let price = version
         .price(usage.metric)
@@ -174,7 +192,6 @@ pub fn rate(
             metric: usage.metric,
             tariff,
         })?;
-    let started_on = local_date(usage, tz)?;
     if started_on < version.effective_from {
         return Err(RatingError::VersionNotYetInEffect {
             tariff,
@@ -284,7 +301,8 @@ fn seconds_per_slice(
     pieces
 }
 
-fn local_date(usage: &MeteredUsage, tz: Tz) -> Result<NaiveDate, RatingError> {
+/// The local date in `tz` on which the usage started.
+pub(crate) fn local_date(usage: &MeteredUsage, tz: Tz) -> Result<NaiveDate, RatingError> {
     let start_ms = usage.started_at.timestamp_millis();
     let out_of_range = || RatingError::TimeOutOfRange {
         call_id: usage.call_id,
