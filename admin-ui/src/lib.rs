@@ -109,6 +109,7 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(api::queues::routes())
         .merge(api::members::routes())
         .merge(api::agents::routes())
+        .merge(api::registrations::routes())
         .merge(api::prompts::routes())
         .merge(api::audit::routes())
         .merge(api::trunks::routes())

@@ -46,6 +46,8 @@ fn matrix() -> Vec<(Method, &'static str, Option<Value>)> {
         (M::GET, "/api/v1/tenants/{tenant_id}/agents/{id}", None),
         (M::PATCH, "/api/v1/tenants/{tenant_id}/agents/{id}", Some(json!({ "enabled": false }))),
         (M::DELETE, "/api/v1/tenants/{tenant_id}/agents/{id}", None),
+        (M::GET, "/api/v1/tenants/{tenant_id}/agents/{id}/registrations", None),
+        (M::GET, "/api/v1/tenants/{tenant_id}/registrations", None),
         (M::GET, "/api/v1/tenants/{tenant_id}/users", None),
         (M::POST, "/api/v1/tenants/{tenant_id}/users", Some(json!({ "email": "mallory@evil.example", "display_name": "Mallory", "role": "tenant-admin", "password": PASSWORD }))),
         (M::GET, "/api/v1/tenants/{tenant_id}/users/{id}", None),

@@ -13,6 +13,7 @@ pub mod members;
 pub mod numbers;
 pub mod prompts;
 pub mod queues;
+pub mod registrations;
 pub(crate) mod spec_resource;
 pub mod tenants;
 pub mod trunks;
