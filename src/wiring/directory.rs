@@ -85,7 +85,8 @@ impl StoreDirectory {
     }
 
     /// Numbers cached right now.
-    pub fn cached(&self) -> usize {
+    #[cfg(test)]
+    fn cached(&self) -> usize {
         self.lock().len()
     }
 
