@@ -6,6 +6,12 @@
 //! The pure core — [`money`], [`tariff`], [`usage`], [`rating`], [`period`], [`recurring`] and
 //! [`invoice_calc`] — does no IO, reads no clock and is never async: the store and the API build
 //! on it and persist what it computes.
+//!
+//! Around it, also pure: [`metering`] (call record → metered usage), [`cycle`] (billing-day
+//! periods), [`content`] (canonical invoice content and its hash), [`rerate`] (line diffs).
+//! With IO: [`store`] (both database backends: ingestion, periods, invoices, credit notes,
+//! webhooks, outbox rows), [`outbox`] (the driver that mirrors finalized invoices to the
+//! [`gateway`]), and [`Billing`], the handle the binary holds.
 
 pub mod invoice_calc;
 pub mod money;
@@ -16,3 +22,17 @@ pub mod tariff;
 pub mod usage;
 
 pub mod gateway;
+
+pub mod content;
+pub mod cycle;
+pub mod error;
+pub mod ids;
+pub mod metering;
+pub mod outbox;
+pub mod rerate;
+mod service;
+pub mod store;
+
+pub use error::{BillingError, BillingResult};
+pub use service::{Billing, Clock};
+pub use store::{BatchOutcome, BillingStore, IngestCounts, IngestOutcome, NotBilledReason};

@@ -315,3 +315,5 @@ mod tests {
         ));
     }
 }
+    7 "0007_billing",
+    7 "0007_billing",
