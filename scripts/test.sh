@@ -3,9 +3,10 @@
 #
 # Run it from anywhere as `scripts/test.sh`; CI runs exactly this (.ci/run). On a fresh Debian
 # machine, as root, it installs and starts what it needs: PostgreSQL on 127.0.0.1:5432 (the
-# store and end-to-end tests create and drop their own `hotline_test_*` databases on it).
-# Point HOTLINE_TEST_POSTGRES_URL at another server to use that one instead; nothing is then
-# installed or started. Stops at the first failing step.
+# store and end-to-end tests create and drop their own `hotline_test_*` databases on it), and
+# SIPp (Debian's sip-tester), which plays carriers and phones in tests/sipp.rs.
+# Point HOTLINE_TEST_POSTGRES_URL at another server to use that one instead; PostgreSQL is then
+# neither installed nor started. Stops at the first failing step.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -106,6 +107,20 @@ drop_leftover_databases() {
     done < <(psql "$HOTLINE_TEST_POSTGRES_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'hotline\_test\_%'")
     echo "dropped $dropped leftover test database(s)"
 }
+
+# The SIP end-to-end tests skip (saying so) without sipp; here it is installed so they run.
+ensure_sipp() {
+    if ! command -v sipp >/dev/null 2>&1; then
+        echo "sipp is not installed; installing Debian's sip-tester"
+        as_root apt-get update
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends sip-tester
+    fi
+    # `sipp -v` exits 99 after printing its version.
+    sipp -v 2>/dev/null | grep -m 1 SIPp || true
+}
+
+banner "SIPp"
+ensure_sipp
 
 banner "PostgreSQL"
 if [ "$MANAGE_LOCAL_POSTGRES" = yes ]; then

@@ -1,0 +1,1045 @@
+//! End-to-end SIP tests: SIPp (Debian's `sip-tester`) plays the carriers and the operators'
+//! phones against the built `hotline serve`, provisioned only through the REST API, and the
+//! outcome is read back from SIPp's exit status and from the call history and registration
+//! state the API shows.
+//!
+//! Each test starts its own server (SQLite in a temporary directory, SIP on a free 127.0.0.1
+//! port, HTTP on another), because some of the state under test is process-wide: bans by source
+//! address, the nonce lifetime, the call counters. Inside a test the scenarios that share
+//! nothing run at the same time, each with its own agent, hotline and number, so the whole file
+//! stays well inside the CI budget. Every failure is collected and reported together with the
+//! SIPp logs of the scenario and the tail of the server's log; no scenario works around a
+//! Hotline behaviour.
+//!
+//! Scenario files are in `tests/sipp/` (their headers say what each plays). Addresses used:
+//! 127.0.0.1 is the carrier (the trunk's allowlist) and the phones; 127.0.0.2 a host that is
+//! not a trunk; 127.0.0.3 another tenant's phone; 127.0.0.4 a password guesser; 127.0.0.5 a
+//! phone with a wrong password.
+//!
+//! Without a `sipp` binary the tests say so on standard error and pass without running;
+//! `scripts/test.sh` installs it, so CI always runs them.
+
+mod support;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::api::Api;
+use support::sipp::{self, tail, Outcome, Running, Sipp, SCENARIOS};
+use support::{
+    free_port, free_udp_tcp_port, http_client, login, Sandbox, Server, ADMIN_EMAIL, ADMIN_PASSWORD,
+};
+
+/// The server logs what the SIP side and the call engine decide, for failure reports.
+const LOG_FILTER: &str = "info,hotline=debug,hotline_sip=debug,hotline_routing=debug";
+const DOMAIN_SUFFIX: &str = "sip.hotline.local";
+/// The shortest ring timeout a hotline accepts.
+const RING_TIMEOUT_S: u64 = 5;
+/// How much of the server's log goes into a failure report.
+const MAX_SERVER_LOG: usize = 40_000;
+
+type Check<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// Whether the tests can run; says loudly why not.
+fn sipp_available(test: &str) -> bool {
+    if sipp::installed() {
+        return true;
+    }
+    eprintln!(
+        "SKIPPED {test}: `sipp` is not installed (Debian package sip-tester; scripts/test.sh \
+         installs it)"
+    );
+    false
+}
+
+/// A running server, provisioned over its API.
+struct Hotline {
+    _sandbox: Sandbox,
+    server: std::sync::Mutex<Server>,
+    server_log: PathBuf,
+    sip: SocketAddr,
+    api: Api,
+    /// Where every sipp run keeps its logs.
+    logs: PathBuf,
+}
+
+struct Tenant {
+    id: String,
+    domain: String,
+}
+
+struct Agent {
+    id: String,
+    username: String,
+    password: String,
+    domain: String,
+}
+
+impl Hotline {
+    /// Start `hotline serve` with `sip_settings` added to its `[sip]` section, bootstrap the
+    /// platform admin and log in.
+    async fn start(sip_settings: &str) -> Self {
+        let mut sandbox = Sandbox::new();
+        sandbox.set("HOTLINE_LOG_LEVEL", LOG_FILTER);
+        let sip_port = free_udp_tcp_port("127.0.0.1");
+        sandbox.set("HOTLINE_SIP_LISTEN", format!("127.0.0.1:{sip_port}"));
+        // SIPp 3.6 computes MD5 digests only and answers the first challenge it gets.
+        let config = format!(
+            "[sip]\ndomain_suffix = \"{DOMAIN_SUFFIX}\"\n\
+             digest_algorithms = [\"MD5\", \"SHA-256\"]\n{sip_settings}\n"
+        );
+        std::fs::write(sandbox.path("hotline.toml"), config).expect("write hotline.toml");
+        let http = http_client();
+        let mut server = sandbox.serve(&[], free_port());
+        server.wait_healthy(&http).await;
+        sandbox.ok(
+            &["admin", "bootstrap", "--email", ADMIN_EMAIL],
+            &[("HOTLINE_BOOTSTRAP_PASSWORD", ADMIN_PASSWORD)],
+        );
+        let token = login(&http, &server, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let api = Api::new(http, &server, token);
+        let logs = sandbox.path("sipp");
+        std::fs::create_dir_all(&logs).expect("sipp log directory");
+        Self {
+            server_log: server.log_path().to_path_buf(),
+            server: std::sync::Mutex::new(server),
+            _sandbox: sandbox,
+            sip: SocketAddr::from(([127, 0, 0, 1], sip_port)),
+            api,
+            logs,
+        }
+    }
+
+    async fn tenant(&self, slug: &str, max_concurrent_calls: u32) -> Tenant {
+        let id = self
+            .api
+            .create(
+                "/api/v1/tenants",
+                json!({
+                    "slug": slug,
+                    "name": format!("Tenant {slug}"),
+                    "time_zone": "Europe/Bratislava",
+                    // A high rate limit, so that a concurrent-call refusal is the only one.
+                    "limits": { "max_concurrent_calls": max_concurrent_calls, "max_calls_per_second": 1000 },
+                }),
+            )
+            .await;
+        Tenant {
+            id,
+            domain: format!("{slug}.{DOMAIN_SUFFIX}"),
+        }
+    }
+
+    async fn agent(&self, tenant: &Tenant, username: &str) -> Agent {
+        let password = format!("{username}-sip-secret");
+        let id = self
+            .api
+            .create(
+                &format!("/api/v1/tenants/{}/agents", tenant.id),
+                json!({ "name": username, "sip_username": username, "sip_password": password }),
+            )
+            .await;
+        Agent {
+            id,
+            username: username.to_string(),
+            password,
+            domain: tenant.domain.clone(),
+        }
+    }
+
+    /// A hotline open around the clock with `open_action`, reached at `number`.
+    async fn number(&self, tenant: &Tenant, number: &str, open_action: Value) {
+        let hotline = self
+            .api
+            .create(
+                &format!("/api/v1/tenants/{}/hotlines", tenant.id),
+                json!({ "name": format!("Line {number}"), "always_open": true, "open_action": open_action }),
+            )
+            .await;
+        self.api
+            .create(
+                &format!("/api/v1/tenants/{}/numbers", tenant.id),
+                json!({ "e164": number, "hotline_id": hotline }),
+            )
+            .await;
+    }
+
+    /// The carrier: INVITEs from 127.0.0.1 are its, and calls out go to 127.0.0.1:`outbound_port`.
+    async fn trunk(&self, outbound_port: u16) -> String {
+        self.api
+            .create(
+                "/api/v1/trunks",
+                json!({
+                    "name": "loopback carrier",
+                    "inbound": { "sources": ["127.0.0.1/32"] },
+                    "outbound": { "host": "127.0.0.1", "port": outbound_port, "transport": "udp" },
+                }),
+            )
+            .await
+    }
+
+    /// A sipp phone registered as `agent`, answering `calls` calls with the out-of-call
+    /// scenario `answers_with`; returned once the registration is confirmed.
+    async fn phone(
+        &self,
+        label: &str,
+        agent: &Agent,
+        answers_with: &str,
+        calls: u32,
+        tcp: bool,
+    ) -> Result<Running, String> {
+        let ready = self.logs.join(format!("{label}.registered"));
+        let mut phone = Sipp::new(label, "phone_register.xml")
+            .to(self.sip)
+            .service(&agent.username)
+            .credentials(&agent.username, &agent.password, &agent.domain)
+            .arg("-oocsf")
+            .arg(&format!("{SCENARIOS}/{answers_with}"))
+            .set("calls", &calls.to_string())
+            .set("ready_file", &ready.display().to_string())
+            .timeout(Duration::from_secs(40));
+        if tcp {
+            phone = phone.tcp();
+        }
+        let mut running = phone.spawn(&self.logs);
+        match running.wait_for_file(&ready, Duration::from_secs(10)).await {
+            Ok(()) => Ok(running),
+            Err(why) => Err(format!("{why}\n{}", running.finish().await.report())),
+        }
+    }
+
+    /// A carrier's call to `number`.
+    fn carrier(&self, label: &str, scenario: &str, number: &str) -> Sipp {
+        Sipp::new(label, scenario).to(self.sip).service(number)
+    }
+
+    /// A carrier's call to `number` that must end with `status`.
+    fn refused(&self, label: &str, number: &str, status: u16) -> Sipp {
+        self.carrier(label, "carrier_expect_status.xml", number)
+            .set("expected", &status.to_string())
+    }
+
+    async fn run(&self, sipp: Sipp) -> Outcome {
+        sipp.spawn(&self.logs).finish().await
+    }
+
+    /// The tenant's stored calls to `number`, once exactly `count` are there (records are
+    /// written after the call, by a background task).
+    async fn records(
+        &self,
+        tenant: &Tenant,
+        number: &str,
+        count: usize,
+    ) -> Result<Vec<Value>, String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let page = self
+                .api
+                .get(&format!("/api/v1/tenants/{}/calls?limit=500", tenant.id))
+                .await;
+            let found: Vec<Value> = page["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|record| record["dialed"] == number)
+                .cloned()
+                .collect();
+            if found.len() > count || (found.len() < count && Instant::now() > deadline) {
+                return Err(format!(
+                    "expected {count} call record(s) for {number}, found {}: {found:#?}",
+                    found.len()
+                ));
+            }
+            if found.len() == count {
+                return Ok(found);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn registrations(&self, tenant: &Tenant, agent: &Agent) -> Value {
+        self.api
+            .get(&format!(
+                "/api/v1/tenants/{}/agents/{}/registrations",
+                tenant.id, agent.id
+            ))
+            .await
+    }
+
+    /// One Prometheus sample (summed over its label sets when `labels` is empty).
+    async fn metric(&self, name: &str, labels: &str) -> f64 {
+        let text = self.api.text("/metrics").await;
+        metric_value(&text, name, labels)
+    }
+
+    /// Run every check at once; panic with all failures, the server's log and whether it is
+    /// still alive.
+    async fn expect_all(&self, checks: Vec<(&str, Check<'_>)>) {
+        let (names, futures): (Vec<&str>, Vec<Check<'_>>) = checks.into_iter().unzip();
+        let results = join_all(futures).await;
+        let failures: Vec<String> = names
+            .iter()
+            .zip(results)
+            .filter_map(|(name, result)| {
+                result
+                    .err()
+                    .map(|why| format!("==== {name} FAILED:\n{why}"))
+            })
+            .collect();
+        self.fail_if_any(failures, names.len());
+    }
+
+    /// Panic with the failures, the server's log and whether it is still alive; also when the
+    /// only failure is that the server died.
+    fn fail_if_any(&self, mut failures: Vec<String>, checks: usize) {
+        let alive = self
+            .server
+            .lock()
+            .map(|mut server| server.is_running())
+            .unwrap_or(false);
+        if !alive {
+            failures.push("==== hotline serve is not running any more".into());
+        }
+        if failures.is_empty() {
+            return;
+        }
+        let log = std::fs::read_to_string(&self.server_log).unwrap_or_default();
+        panic!(
+            "{} of {checks} checks failed\n{}\n==== hotline serve log (tail):\n{}",
+            failures.len(),
+            failures.join("\n"),
+            tail(&log, MAX_SERVER_LOG)
+        );
+    }
+}
+
+/// Run the futures concurrently on the test's runtime and collect their results in order.
+async fn join_all(futures: Vec<Check<'_>>) -> Vec<Result<(), String>> {
+    // Scoped: the checks borrow the fixture, so they are polled here rather than spawned.
+    let mut pending: Vec<Option<Check<'_>>> = futures.into_iter().map(Some).collect();
+    let mut results: Vec<Option<Result<(), String>>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all_done = true;
+        for (slot, result) in pending.iter_mut().zip(results.iter_mut()) {
+            if let Some(future) = slot {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(done) => {
+                        *result = Some(done);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => all_done = false,
+                }
+            }
+        }
+        if all_done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    results
+        .into_iter()
+        .map(|result| result.unwrap_or_else(|| Err("never finished".into())))
+        .collect()
+}
+
+/// Ok when every run succeeded; otherwise the reports of all of them (the passing ones show
+/// the other side of the conversation).
+fn all_ok(outcomes: &[&Outcome]) -> Result<(), String> {
+    if outcomes.iter().all(|outcome| outcome.check().is_ok()) {
+        return Ok(());
+    }
+    Err(outcomes
+        .iter()
+        .map(|outcome| outcome.report())
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// What a field of a call record must be.
+enum Expect {
+    Is(&'static str, Value),
+    Set(&'static str),
+    Unset(&'static str),
+}
+
+fn check_record(record: &Value, expectations: &[Expect]) -> Result<(), String> {
+    let field = |pointer: &str| record.pointer(pointer).cloned().unwrap_or(Value::Null);
+    let wrong: Vec<String> = expectations
+        .iter()
+        .filter_map(|expect| match expect {
+            Expect::Is(pointer, want) => {
+                let got = field(pointer);
+                (got != *want).then(|| format!("{pointer}: expected {want}, got {got}"))
+            }
+            Expect::Set(pointer) => field(pointer)
+                .is_null()
+                .then(|| format!("{pointer}: expected a value, got none")),
+            Expect::Unset(pointer) => {
+                let got = field(pointer);
+                (!got.is_null()).then(|| format!("{pointer}: expected none, got {got}"))
+            }
+        })
+        .collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "call record differs:\n  {}\nrecord: {record:#}",
+            wrong.join("\n  ")
+        ))
+    }
+}
+
+/// The value of `name{labels}` in a Prometheus text page, summed over every series whose
+/// labels contain `labels` (all series when it is empty); 0 when absent.
+fn metric_value(text: &str, name: &str, labels: &str) -> f64 {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, series_labels) = match series.split_once('{') {
+                Some((metric, rest)) => (metric, rest.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            if metric != name || !series_labels.contains(labels) {
+                return None;
+            }
+            value.parse::<f64>().ok()
+        })
+        .sum()
+}
+
+/// Agents registering: digest with the right and a wrong password, an expired nonce,
+/// unregistering, TCP, and a password-guessing flood that gets its source banned while another
+/// tenant's phone still registers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations() {
+    if !sipp_available("registrations") {
+        return;
+    }
+    const NONCE_TTL_S: u64 = 1;
+    let hotline = Hotline::start(&format!("nonce_ttl_secs = {NONCE_TTL_S}")).await;
+    let acme = hotline.tenant("acme", 20).await;
+    let globex = hotline.tenant("globex", 20).await;
+    let jana = hotline.agent(&acme, "jana").await;
+    let stale = hotline.agent(&acme, "slowpoke").await;
+    let leaving = hotline.agent(&acme, "leaving").await;
+    let over_tcp = hotline.agent(&acme, "tcp-phone").await;
+    let victim = hotline.agent(&acme, "victim").await;
+    let other = hotline.agent(&globex, "other").await;
+    hotline.trunk(free_port()).await;
+    let leaving_number = "+421255550201";
+    hotline
+        .number(
+            &acme,
+            leaving_number,
+            json!({ "action": "forward-agent", "agent_id": leaving.id, "ring_timeout_s": RING_TIMEOUT_S }),
+        )
+        .await;
+
+    let h = &hotline;
+    let register_ok: Check = Box::pin(async {
+        let run = h
+            .run(
+                Sipp::new("register", "phone_register.xml")
+                    .to(h.sip)
+                    .service(&jana.username)
+                    .credentials(&jana.username, &jana.password, &jana.domain),
+            )
+            .await;
+        run.check()?;
+        let state = h.registrations(&acme, &jana).await;
+        let phone = &state["registrations"][0];
+        if state["online"] != true
+            || phone["transport"] != "udp"
+            || phone["user_agent"] != "sipp-phone"
+            || !phone["source"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("127.0.0.1:")
+        {
+            return Err(format!("registration not shown as expected: {state:#}"));
+        }
+        Ok(())
+    });
+    let wrong_password: Check = Box::pin(async {
+        let before = h
+            .metric("hotline_sip_auth_failures_total", "reason=\"password\"")
+            .await;
+        let run = h
+            .run(
+                Sipp::new("wrong-password", "phone_register_wrong_password.xml")
+                    .to(h.sip)
+                    .local_ip("127.0.0.5")
+                    .service(&jana.username)
+                    .credentials(&jana.username, "not-the-password", &jana.domain),
+            )
+            .await;
+        run.check()?;
+        let after = h
+            .metric("hotline_sip_auth_failures_total", "reason=\"password\"")
+            .await;
+        if after < before + 1.0 {
+            return Err(format!(
+                "hotline_sip_auth_failures_total{{reason=\"password\"}} went from {before} to {after}"
+            ));
+        }
+        Ok(())
+    });
+    let stale_nonce: Check = Box::pin(async {
+        let run = h
+            .run(
+                Sipp::new("stale-nonce", "phone_register_stale.xml")
+                    .to(h.sip)
+                    .service(&stale.username)
+                    .credentials(&stale.username, &stale.password, &stale.domain)
+                    .pause(Duration::from_millis(NONCE_TTL_S * 1000 + 1500)),
+            )
+            .await;
+        run.check()?;
+        let state = h.registrations(&acme, &stale).await;
+        if state["online"] != true {
+            return Err(format!("not registered after the stale nonce: {state:#}"));
+        }
+        Ok(())
+    });
+    let unregister: Check = Box::pin(async {
+        let run = h
+            .run(
+                Sipp::new("unregister", "phone_unregister.xml")
+                    .to(h.sip)
+                    .service(&leaving.username)
+                    .credentials(&leaving.username, &leaving.password, &leaving.domain),
+            )
+            .await;
+        run.check()?;
+        let state = h.registrations(&acme, &leaving).await;
+        if state["online"] != false {
+            return Err(format!("still registered after unregistering: {state:#}"));
+        }
+        // No phone left to ring: the hotline's no-answer status (480 by default).
+        let call = h
+            .run(h.refused("call-unregistered", leaving_number, 480))
+            .await;
+        call.check()
+    });
+    let foreign_realm: Check = Box::pin(async {
+        // Another tenant's agent, with its own right password, in this tenant's realm: no
+        // such user here, refused like a wrong password.
+        let run = h
+            .run(
+                Sipp::new("foreign-realm", "phone_register_wrong_password.xml")
+                    .to(h.sip)
+                    .local_ip("127.0.0.6")
+                    .service(&other.username)
+                    .credentials(&other.username, &other.password, &acme.domain),
+            )
+            .await;
+        run.check()
+    });
+    let tcp: Check = Box::pin(async {
+        let run = h
+            .run(
+                Sipp::new("register-tcp", "phone_register.xml")
+                    .to(h.sip)
+                    .tcp()
+                    .service(&over_tcp.username)
+                    .credentials(&over_tcp.username, &over_tcp.password, &over_tcp.domain),
+            )
+            .await;
+        run.check()?;
+        let state = h.registrations(&acme, &over_tcp).await;
+        if state["online"] != true || state["registrations"][0]["transport"] != "tcp" {
+            return Err(format!("TCP registration not shown: {state:#}"));
+        }
+        Ok(())
+    });
+    let flood: Check = Box::pin(async {
+        const GUESSES: u32 = 30;
+        let guesses = h
+            .run(
+                Sipp::new("flood", "phone_register_flood.xml")
+                    .to(h.sip)
+                    .local_ip("127.0.0.4")
+                    .service(&victim.username)
+                    .credentials(&victim.username, "guess-guess-guess", &victim.domain)
+                    .calls(GUESSES)
+                    .arg("-r")
+                    .arg("50"),
+            )
+            .await;
+        guesses.check()?;
+        // Banned now: even a well-formed REGISTER for someone else gets no challenge.
+        let banned = h
+            .run(
+                Sipp::new("banned-source", "phone_register_banned.xml")
+                    .to(h.sip)
+                    .local_ip("127.0.0.4")
+                    .service(&jana.username)
+                    .credentials(&jana.username, &jana.password, &jana.domain),
+            )
+            .await;
+        // While the ban holds, another tenant's phone on another address registers.
+        let elsewhere = h
+            .run(
+                Sipp::new("other-tenant", "phone_register.xml")
+                    .to(h.sip)
+                    .local_ip("127.0.0.3")
+                    .service(&other.username)
+                    .credentials(&other.username, &other.password, &other.domain),
+            )
+            .await;
+        all_ok(&[&banned, &elsewhere])?;
+        let failures = h.metric("hotline_sip_auth_failures_total", "").await;
+        let bans = h.metric("hotline_sip_bans_total", "kind=\"source\"").await;
+        let refused = h
+            .metric(
+                "hotline_sip_register_refused_banned_total",
+                "kind=\"source\"",
+            )
+            .await;
+        if failures < 10.0 || bans < 1.0 || refused < 1.0 {
+            return Err(format!(
+                "after {GUESSES} guesses: auth failures {failures}, source bans {bans}, \
+                 REGISTERs refused as banned {refused}"
+            ));
+        }
+        let state = h.registrations(&globex, &other).await;
+        if state["online"] != true {
+            return Err(format!(
+                "the other tenant's agent is not registered: {state:#}"
+            ));
+        }
+        Ok(())
+    });
+
+    hotline
+        .expect_all(vec![
+            ("digest REGISTER", register_ok),
+            ("wrong password", wrong_password),
+            ("stale nonce", stale_nonce),
+            ("unregister", unregister),
+            ("another tenant's agent in this realm", foreign_realm),
+            ("REGISTER over TCP", tcp),
+            ("password flood", flood),
+        ])
+        .await;
+}
+
+/// Calls from a carrier through a trunk to a hotline that forwards them: to a registered agent
+/// (answered and hung up by either side, cancelled, unanswered, put on hold, over TCP, over a
+/// lossy link), to an external number through the outbound trunk, and the calls that must be
+/// refused (unknown number, over the tenant's limit, not from a trunk).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_calls() {
+    if !sipp_available("forwarded_calls") {
+        return;
+    }
+    let hotline = Hotline::start("").await;
+    let acme = hotline.tenant("acme", 50).await;
+    let limited = hotline.tenant("limited", 1).await;
+    let far_end_port = free_udp_tcp_port("127.0.0.1");
+    let trunk = hotline.trunk(far_end_port).await;
+
+    let forward = |agent: &Agent| {
+        json!({
+            "action": "forward-agent",
+            "agent_id": agent.id,
+            "ring_timeout_s": RING_TIMEOUT_S,
+            "no_answer": { "action": "reject", "sip_status": 480 },
+        })
+    };
+    let answering = hotline.agent(&acme, "answers").await;
+    let hanging_up = hotline.agent(&acme, "hangs-up").await;
+    let ringing = hotline.agent(&acme, "cancelled").await;
+    let absent = hotline.agent(&acme, "absent").await;
+    let holding = hotline.agent(&acme, "holds").await;
+    let on_tcp = hotline.agent(&acme, "on-tcp").await;
+    let lossy = hotline.agent(&acme, "lossy").await;
+    let limited_agent = hotline.agent(&limited, "busy").await;
+    let (n_answer, n_agent_bye, n_cancel, n_no_answer, n_hold, n_tcp, n_lossy) = (
+        "+421255550101",
+        "+421255550102",
+        "+421255550103",
+        "+421255550104",
+        "+421255550105",
+        "+421255550106",
+        "+421255550107",
+    );
+    let (n_external, n_refusing, n_unknown, n_limited) = (
+        "+421255550108",
+        "+421255550109",
+        "+421255550110",
+        "+421255550111",
+    );
+    let external = "+421255550199";
+    for (number, agent) in [
+        (n_answer, &answering),
+        (n_agent_bye, &hanging_up),
+        (n_cancel, &ringing),
+        (n_no_answer, &absent),
+        (n_hold, &holding),
+        (n_tcp, &on_tcp),
+        (n_lossy, &lossy),
+    ] {
+        hotline.number(&acme, number, forward(agent)).await;
+    }
+    hotline
+        .number(&limited, n_limited, forward(&limited_agent))
+        .await;
+    hotline
+        .number(
+            &acme,
+            n_external,
+            json!({ "action": "forward-number", "number": external, "trunk_id": trunk, "ring_timeout_s": RING_TIMEOUT_S }),
+        )
+        .await;
+    hotline
+        .number(
+            &acme,
+            n_refusing,
+            json!({ "action": "reject", "sip_status": 486 }),
+        )
+        .await;
+
+    // The SIP side reloads trunks when they change (every 500 ms at most): until then an
+    // INVITE is "not from a trunk". An unknown number answered 404 shows the trunk is in place.
+    let h = &hotline;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let probe = h.run(h.refused("unknown-number", n_unknown, 404)).await;
+        match probe.check() {
+            Ok(()) => break,
+            Err(report) if Instant::now() > deadline => {
+                h.fail_if_any(
+                    vec![format!("==== unknown number 404 FAILED:\n{report}")],
+                    1,
+                );
+                unreachable!("fail_if_any panics on a failure");
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+        }
+    }
+
+    let completed_by = |by: &'static str, agent: &Agent| {
+        vec![
+            Expect::Is("/direction", json!("inbound")),
+            Expect::Is("/end_cause/cause", json!("completed")),
+            Expect::Is("/hangup_by", json!(by)),
+            Expect::Is("/agent_id", json!(agent.id)),
+            Expect::Set("/answered_at"),
+            Expect::Set("/agent_answered_at"),
+            Expect::Is("/legs/0/target/target", json!("agent")),
+            Expect::Is("/legs/0/target/agent_id", json!(agent.id)),
+            Expect::Set("/legs/0/answered_at"),
+            Expect::Is("/legs/0/end", json!({ "end": "hung_up", "by": by })),
+        ]
+    };
+
+    let caller_hangs_up: Check = Box::pin(async {
+        let phone = h
+            .phone("answer-phone", &answering, "phone_answer.xml", 1, false)
+            .await?;
+        let call = h
+            .run(
+                h.carrier("answer-carrier", "carrier_call.xml", n_answer)
+                    .pause(Duration::from_secs(1)),
+            )
+            .await;
+        all_ok(&[&call, &phone.finish().await])?;
+        let records = h.records(&acme, n_answer, 1).await?;
+        check_record(&records[0], &completed_by("caller", &answering))
+    });
+    let agent_hangs_up: Check = Box::pin(async {
+        let phone = h
+            .phone(
+                "agent-bye-phone",
+                &hanging_up,
+                "phone_hangs_up.xml",
+                1,
+                false,
+            )
+            .await?;
+        let call = h
+            .run(h.carrier(
+                "agent-bye-carrier",
+                "carrier_call_callee_hangs_up.xml",
+                n_agent_bye,
+            ))
+            .await;
+        all_ok(&[&call, &phone.finish().await])?;
+        let records = h.records(&acme, n_agent_bye, 1).await?;
+        check_record(&records[0], &completed_by("agent", &hanging_up))
+    });
+    let cancel: Check = Box::pin(async {
+        let phone = h
+            .phone("cancel-phone", &ringing, "phone_no_answer.xml", 1, false)
+            .await?;
+        let call = h
+            .run(
+                h.carrier("cancel-carrier", "carrier_cancel.xml", n_cancel)
+                    .pause(Duration::from_secs(1)),
+            )
+            .await;
+        all_ok(&[&call, &phone.finish().await])?;
+        let records = h.records(&acme, n_cancel, 1).await?;
+        check_record(
+            &records[0],
+            &[
+                Expect::Is("/end_cause/cause", json!("abandoned")),
+                Expect::Is("/hangup_by", json!("caller")),
+                Expect::Unset("/answered_at"),
+                Expect::Set("/legs/0/ringing_at"),
+                Expect::Is("/legs/0/end", json!({ "end": "cancelled" })),
+            ],
+        )
+    });
+    let no_answer: Check = Box::pin(async {
+        let phone = h
+            .phone("no-answer-phone", &absent, "phone_no_answer.xml", 1, false)
+            .await?;
+        let call = h
+            .run(h.refused("no-answer-carrier", n_no_answer, 480))
+            .await;
+        all_ok(&[&call, &phone.finish().await])?;
+        let records = h.records(&acme, n_no_answer, 1).await?;
+        let record = &records[0];
+        check_record(
+            record,
+            &[
+                Expect::Is("/end_cause/cause", json!("no_answer")),
+                Expect::Is("/hangup_by", json!("system")),
+                Expect::Unset("/answered_at"),
+                Expect::Is("/legs/0/end", json!({ "end": "no_answer" })),
+            ],
+        )?;
+        let rang = ring_duration(record).ok_or_else(|| format!("no ring times in {record:#}"))?;
+        if rang < Duration::from_secs(RING_TIMEOUT_S) - Duration::from_millis(100) {
+            return Err(format!(
+                "gave up after {rang:?}, before the {RING_TIMEOUT_S} s ring timeout"
+            ));
+        }
+        Ok(())
+    });
+    let hold: Check = Box::pin(async {
+        let phone = h
+            .phone("hold-phone", &holding, "phone_hold.xml", 1, false)
+            .await?;
+        let call = h
+            .run(h.carrier("hold-carrier", "carrier_reinvite_hold.xml", n_hold))
+            .await;
+        all_ok(&[&call, &phone.finish().await])?;
+        let records = h.records(&acme, n_hold, 1).await?;
+        let mut expected = completed_by("caller", &holding);
+        expected.extend([
+            Expect::Is("/holds/0/by", json!("caller")),
+            Expect::Set("/holds/0/ended_at"),
+            Expect::Unset("/holds/1"),
+        ]);
+        check_record(&records[0], &expected)
+    });
+    let tcp: Check = Box::pin(async {
+        let phone = h
+            .phone("tcp-phone", &on_tcp, "phone_answer.xml", 1, true)
+            .await?;
+        let call = h
+            .run(
+                h.carrier("tcp-carrier", "carrier_call.xml", n_tcp)
+                    .tcp()
+                    .pause(Duration::from_millis(500)),
+            )
+            .await;
+        all_ok(&[&call, &phone.finish().await])?;
+        let records = h.records(&acme, n_tcp, 1).await?;
+        check_record(&records[0], &completed_by("caller", &on_tcp))
+    });
+    let lossy_link: Check = Box::pin(async {
+        const CALLS: u32 = 10;
+        let phone = h
+            .phone("lossy-phone", &lossy, "phone_answer.xml", CALLS, false)
+            .await?;
+        let calls = h
+            .run(
+                h.carrier("lossy-carrier", "carrier_call.xml", n_lossy)
+                    .calls(CALLS)
+                    .arg("-r")
+                    .arg("5")
+                    .lossy(10)
+                    .pause(Duration::from_millis(500))
+                    .timeout(Duration::from_secs(40)),
+            )
+            .await;
+        all_ok(&[&calls, &phone.finish().await])?;
+        let records = h.records(&acme, n_lossy, CALLS as usize).await?;
+        for record in &records {
+            check_record(
+                record,
+                &[Expect::Is("/end_cause/cause", json!("completed"))],
+            )?;
+        }
+        Ok(())
+    });
+    let external_number: Check = Box::pin(async {
+        let far_end = Sipp::new("external-far-end", "carrier_uas.xml")
+            .local_port(far_end_port)
+            .spawn(&h.logs);
+        let call = h
+            .run(
+                h.carrier("external-carrier", "carrier_call.xml", n_external)
+                    .pause(Duration::from_secs(1)),
+            )
+            .await;
+        let far_end = far_end.finish().await;
+        all_ok(&[&call, &far_end])?;
+        if !far_end
+            .messages()
+            .contains(&format!("INVITE sip:{external}@"))
+        {
+            return Err(format!(
+                "the outbound INVITE was not for {external}:\n{}",
+                far_end.report()
+            ));
+        }
+        let records = h.records(&acme, n_external, 1).await?;
+        check_record(
+            &records[0],
+            &[
+                Expect::Is("/end_cause/cause", json!("completed")),
+                Expect::Is("/hangup_by", json!("caller")),
+                Expect::Is(
+                    "/legs/0/target",
+                    json!({ "target": "external", "number": external, "trunk_id": trunk }),
+                ),
+                Expect::Set("/legs/0/answered_at"),
+                Expect::Is("/legs/0/end", json!({ "end": "hung_up", "by": "caller" })),
+                Expect::Unset("/agent_answered_at"),
+            ],
+        )
+    });
+    let over_limit: Check = Box::pin(async {
+        let phone = h
+            .phone("limit-phone", &limited_agent, "phone_answer.xml", 1, false)
+            .await?;
+        let answered = h.logs.join("limit-first-call.answered");
+        let mut first = h
+            .carrier("limit-first-call", "carrier_call.xml", n_limited)
+            .pause(Duration::from_secs(3))
+            .set("answered_flag", &answered.display().to_string())
+            .spawn(&h.logs);
+        if let Err(why) = first
+            .wait_for_file(&answered, Duration::from_secs(10))
+            .await
+        {
+            let first = first.finish().await;
+            return Err(format!(
+                "{why}\n{}",
+                all_ok(&[&first, &phone.finish().await])
+                    .err()
+                    .unwrap_or_default()
+            ));
+        }
+        let second = h.run(h.refused("limit-second-call", n_limited, 503)).await;
+        let first = first.finish().await;
+        all_ok(&[&first, &second, &phone.finish().await])?;
+        let records = h.records(&limited, n_limited, 2).await?;
+        let refused = records
+            .iter()
+            .find(|r| r["end_cause"]["cause"] == "rejected")
+            .ok_or_else(|| format!("no rejected call among {records:#?}"))?;
+        check_record(
+            refused,
+            &[
+                Expect::Is(
+                    "/end_cause",
+                    json!({ "cause": "rejected", "reason": "over_limit", "status": 503 }),
+                ),
+                Expect::Is("/hangup_by", json!("system")),
+                Expect::Unset("/legs/0"),
+            ],
+        )?;
+        let answered_call = records
+            .iter()
+            .find(|r| r["end_cause"]["cause"] == "completed")
+            .ok_or_else(|| format!("no completed call among {records:#?}"))?;
+        check_record(answered_call, &completed_by("caller", &limited_agent))?;
+        // The limited tenant's calls stay its own.
+        h.records(&acme, n_limited, 0).await.map(|_| ())
+    });
+    let configured_reject: Check = Box::pin(async {
+        let call = h.run(h.refused("configured-reject", n_refusing, 486)).await;
+        call.check()?;
+        let records = h.records(&acme, n_refusing, 1).await?;
+        check_record(
+            &records[0],
+            &[Expect::Is(
+                "/end_cause",
+                json!({ "cause": "rejected", "reason": "configured", "status": 486 }),
+            )],
+        )
+    });
+    let not_a_trunk: Check = Box::pin(async {
+        // A number that exists (its hotline would answer 486): the 403 comes from the address.
+        let call = h
+            .run(
+                h.refused("not-a-trunk", n_refusing, 403)
+                    .local_ip("127.0.0.2"),
+            )
+            .await;
+        call.check()
+    });
+
+    hotline
+        .expect_all(vec![
+            ("caller hangs up", caller_hangs_up),
+            ("agent hangs up", agent_hangs_up),
+            ("CANCEL before answer", cancel),
+            ("no answer -> reject 480", no_answer),
+            ("re-INVITE hold and resume", hold),
+            ("TCP", tcp),
+            ("10 % loss on the caller's link", lossy_link),
+            ("forward to an external number", external_number),
+            ("over the tenant's concurrent-call limit", over_limit),
+            ("hotline rejects as configured", configured_reject),
+            ("INVITE from an address that is not a trunk", not_a_trunk),
+        ])
+        .await;
+}
+
+/// How long the first leg rang: from its creation to its end.
+fn ring_duration(record: &Value) -> Option<Duration> {
+    let time = |pointer: &str| {
+        record
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok())
+    };
+    let (from, to) = (time("/legs/0/created_at")?, time("/legs/0/ended_at")?);
+    (to - from).to_std().ok()
+}
+
+#[test]
+fn metric_values_are_read_by_name_and_labels() {
+    let page = "# HELP x y\n\
+                hotline_sip_bans_total{kind=\"source\"} 2\n\
+                hotline_sip_bans_total{kind=\"user\"} 1\n\
+                hotline_sip_auth_failures_total{reason=\"password\"} 12\n\
+                hotline_sip_auth_failures_total{reason=\"uri\"} 1\n\
+                hotline_up 1\n";
+    assert_eq!(
+        metric_value(page, "hotline_sip_bans_total", "kind=\"source\""),
+        2.0
+    );
+    assert_eq!(metric_value(page, "hotline_sip_bans_total", ""), 3.0);
+    assert_eq!(
+        metric_value(page, "hotline_sip_auth_failures_total", ""),
+        13.0
+    );
+    assert_eq!(metric_value(page, "hotline_up", ""), 1.0);
+    assert_eq!(metric_value(page, "hotline_missing", ""), 0.0);
+}
