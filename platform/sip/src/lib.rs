@@ -22,6 +22,6 @@ pub use config::SipConfig;
 pub use error::SipError;
 pub use leg::{InboundLeg, LegEnd, LegEvent, OutboundLeg, ReofferReply, Sdp};
 pub use stack::{
-    DialRequest, IncomingCall, InboundGate, InviteInfo, RegisterHandler, SipServices, SipStack,
-    LOOP_HEADER,
+    Admission, DialRequest, InboundGate, IncomingCall, InviteInfo, RegisterHandler, SipServices,
+    SipStack, LOOP_HEADER,
 };

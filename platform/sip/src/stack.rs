@@ -21,8 +21,8 @@ use rsipstack::dialog::authenticate::Credential;
 use rsipstack::dialog::dialog::Dialog;
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invitation::InviteOption;
-use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::headers::make_header;
+use rsipstack::sip::prelude::HeadersExt;
 use rsipstack::sip::{Header, Method, StatusCode, Uri};
 use rsipstack::transaction::endpoint::EndpointInnerRef;
 use rsipstack::transaction::transaction::Transaction;
@@ -43,9 +43,23 @@ use crate::message;
 /// back to Hotline (a loop through a carrier) is recognised and refused with 482.
 pub const LOOP_HEADER: &str = "X-Hotline-Call";
 
+/// What the gate says about an INVITE's source.
+pub enum Admission {
+    /// A trunk's call. `slot` counts against the trunk's concurrent-call limit until the call's
+    /// leg is dropped.
+    Trunk {
+        trunk_id: TrunkId,
+        slot: Box<dyn Send + Sync>,
+    },
+    /// A trunk's address, but the trunk carries as many calls as it may (503).
+    TrunkFull { trunk_id: TrunkId },
+    /// Not a trunk's address (403).
+    NotATrunk,
+}
+
 /// Decides whether an INVITE's source is one of the platform's trunks.
 pub trait InboundGate: Send + Sync + 'static {
-    fn admit(&self, source: SocketAddr) -> Option<TrunkId>;
+    fn admit(&self, source: SocketAddr) -> Admission;
 }
 
 /// Handles REGISTER transactions (the registrar).
@@ -109,9 +123,10 @@ impl IncomingCall {
             ..
         } = self;
         let (sender, states) = stack.dialogs.new_dialog_state_channel();
-        let dialog = stack
-            .dialogs
-            .get_or_create_server_invite(&tx, sender, None, stack.contact.clone())?;
+        let dialog =
+            stack
+                .dialogs
+                .get_or_create_server_invite(&tx, sender, None, stack.contact.clone())?;
         let mut handled = Dialog::Invite(dialog.clone());
         tokio::spawn(async move {
             if let Err(error) = handled.handle(&mut tx).await {
@@ -143,9 +158,11 @@ pub struct DialRequest {
     pub headers: Vec<(String, String)>,
 }
 
-/// A slot in the active-call count, released when the call's leg is dropped.
+/// A slot in the active-call count (and the trunk's, once admitted), released when the call's
+/// leg is dropped.
 pub(crate) struct CallSlot {
     stack: Arc<StackInner>,
+    trunk: Option<Box<dyn Send + Sync>>,
 }
 
 impl Drop for CallSlot {
@@ -181,14 +198,24 @@ impl SipStack {
         let cancel = CancellationToken::new();
         let transports = TransportLayer::new(cancel.child_token());
         for addr in &config.listen {
-            let external = advertised(*addr, config.advertise);
-            let udp = UdpConnection::create_connection(*addr, external, Some(cancel.child_token()))
+            let mut udp = UdpConnection::create_connection(*addr, None, Some(cancel.child_token()))
                 .await
                 .map_err(|error| SipError::Listen {
                     addr: format!("udp {addr}"),
                     reason: error.to_string(),
                 })?;
-            let bound = udp.get_addr().get_socketaddr().map_err(SipError::from)?;
+            // What is advertised (and where TCP listens) must carry the port the socket really
+            // got: with a configured port 0 the configured address would say `:0`.
+            let port = udp
+                .get_addr()
+                .get_socketaddr()
+                .map_err(SipError::from)?
+                .port();
+            let bound = SocketAddr::new(addr.ip(), port);
+            udp.external = advertised(bound, config.advertise).map(|external| SipAddr {
+                r#type: Some(rsipstack::sip::Transport::Udp),
+                addr: external.into(),
+            });
             transports.add_transport(udp.into());
             // TCP on the port UDP got (matters when the configured port is 0 in tests).
             let tcp_addr = SocketAddr::new(addr.ip(), bound.port());
@@ -209,7 +236,9 @@ impl SipStack {
         let mut incoming = endpoint.incoming_transactions()?;
         let endpoint_inner = endpoint.inner.clone();
         let dialogs = Arc::new(DialogLayer::new(endpoint_inner.clone()));
-        let contact = dialogs.build_local_contact(Some("hotline".into()), None).ok();
+        let contact = dialogs
+            .build_local_contact(Some("hotline".into()), None)
+            .ok();
         let inner = Arc::new(StackInner {
             endpoint: endpoint_inner.clone(),
             dialogs,
@@ -286,12 +315,15 @@ impl SipStack {
             content_type: request.sdp.as_ref().map(|_| "application/sdp".to_string()),
             offer: request.sdp.clone(),
             contact: stack.contact.clone().unwrap_or_default(),
-            credential: request.auth.as_ref().map(|(username, password)| Credential {
-                username: username.clone(),
-                password: password.clone(),
-                realm: None,
-                auth_username: None,
-            }),
+            credential: request
+                .auth
+                .as_ref()
+                .map(|(username, password)| Credential {
+                    username: username.clone(),
+                    password: password.clone(),
+                    realm: None,
+                    auth_username: None,
+                }),
             headers: Some(headers),
             ..Default::default()
         };
@@ -349,13 +381,18 @@ fn reply_and_drain(mut tx: Transaction, status: u16, headers: Vec<Header>) {
 }
 
 impl StackInner {
+    /// The bound addresses, each once (UDP and TCP share them).
     fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.endpoint
+        let mut addrs: Vec<SocketAddr> = self
+            .endpoint
             .transport_layer
             .get_addrs()
             .iter()
             .filter_map(|addr| addr.get_socketaddr().ok())
-            .collect()
+            .collect();
+        addrs.sort();
+        addrs.dedup();
+        addrs
     }
 
     pub(crate) fn forget_marker(&self, marker: &str) {
@@ -373,10 +410,10 @@ impl StackInner {
 
     async fn dispatch(self: Arc<Self>, mut tx: Transaction, calls: mpsc::Sender<IncomingCall>) {
         let request = &tx.original;
-        if let Some(missing) = message::missing_mandatory_header(request) {
+        if let Some(problem) = message::malformation(request) {
             if request.method != Method::Ack {
-                let reason = format!("Missing {missing}");
-                reply_and_drain(tx, 400, vec![make_header("Warning", format!("399 hotline \"{reason}\""))]);
+                let warning = format!("399 hotline \"{}\"", problem.reason());
+                reply_and_drain(tx, problem.status(), vec![make_header("Warning", warning)]);
             }
             return;
         }
@@ -431,8 +468,9 @@ impl StackInner {
     ) {
         // Overload first: a refused call must cost as little as possible.
         let active = self.active_calls.fetch_add(1, Ordering::Relaxed);
-        let slot = CallSlot {
+        let mut slot = CallSlot {
             stack: self.clone(),
+            trunk: None,
         };
         if active >= self.config.max_active_calls {
             metrics_overload();
@@ -447,12 +485,30 @@ impl StackInner {
             Some(value) => value,
             None => return reply_and_drain(tx, 400, Vec::new()),
         };
-        if message::header_value(request, LOOP_HEADER).is_some_and(|marker| self.is_own_marker(marker)) {
+        if message::header_value(request, LOOP_HEADER)
+            .is_some_and(|marker| self.is_own_marker(marker))
+        {
             return reply_and_drain(tx, 482, Vec::new());
         }
-        let Some(trunk_id) = self.services.gate.admit(source) else {
-            debug!(%source, "INVITE from an address that is not a trunk");
-            return reply_and_drain(tx, 403, vec![make_header("Warning", "399 hotline \"Not a trunk\"".into())]);
+        let trunk_id = match self.services.gate.admit(source) {
+            Admission::Trunk {
+                trunk_id,
+                slot: trunk_slot,
+            } => {
+                slot.trunk = Some(trunk_slot);
+                trunk_id
+            }
+            Admission::TrunkFull { trunk_id } => {
+                debug!(%source, %trunk_id, "trunk at its concurrent-call limit");
+                metrics::counter!("hotline_sip_trunk_full_rejections_total").increment(1);
+                let retry = self.config.overload_retry_after.to_string();
+                return reply_and_drain(tx, 503, vec![make_header("Retry-After", retry)]);
+            }
+            Admission::NotATrunk => {
+                debug!(%source, "INVITE from an address that is not a trunk");
+                let warning = "399 hotline \"Not a trunk\"".to_string();
+                return reply_and_drain(tx, 403, vec![make_header("Warning", warning)]);
+            }
         };
         let min_se = self.config.min_session_expires.as_secs().max(90) as u32;
         let session_timer = match message::session_expires(request) {
@@ -487,7 +543,9 @@ impl StackInner {
         if let Err(refused) = calls.try_send(call) {
             metrics_overload();
             let call = match refused {
-                mpsc::error::TrySendError::Full(call) | mpsc::error::TrySendError::Closed(call) => call,
+                mpsc::error::TrySendError::Full(call) | mpsc::error::TrySendError::Closed(call) => {
+                    call
+                }
             };
             let retry = self.config.overload_retry_after;
             call.reject(503, Some(retry)).await;

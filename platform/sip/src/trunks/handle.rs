@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use super::config::TrunkConfig;
 use super::table::TrunkTable;
-use crate::stack::InboundGate;
+use crate::stack::{Admission, InboundGate};
 
 /// Where a trunk's registration with its provider stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,9 +89,21 @@ impl Trunks {
 }
 
 /// The stack admits an INVITE only from a trunk's allowlist.
+/// An INVITE from a trunk takes one of the trunk's concurrent-call slots for as long as the call
+/// lasts, like an outbound one.
 impl InboundGate for Trunks {
-    fn admit(&self, source: SocketAddr) -> Option<TrunkId> {
-        self.table.load().match_inbound(source)
+    fn admit(&self, source: SocketAddr) -> Admission {
+        let table = self.table.load();
+        let Some(trunk_id) = table.match_inbound(source) else {
+            return Admission::NotATrunk;
+        };
+        match table.try_acquire(trunk_id) {
+            Some(permit) => Admission::Trunk {
+                trunk_id,
+                slot: Box::new(permit),
+            },
+            None => Admission::TrunkFull { trunk_id },
+        }
     }
 }
 
@@ -111,14 +123,20 @@ mod tests {
         }
     }
 
+    fn admitted(trunks: &Trunks, from: &str) -> Option<TrunkId> {
+        match trunks.admit(from.parse().expect("addr")) {
+            Admission::Trunk { trunk_id, .. } => Some(trunk_id),
+            Admission::TrunkFull { .. } | Admission::NotATrunk => None,
+        }
+    }
+
     #[test]
     fn replacing_swaps_the_gate_and_keeps_slots() {
         let first = carrier("first", "192.0.2.0/24");
         let id = first.id;
         let trunks = Trunks::new(vec![first.clone()]);
         let mut changes = trunks.subscribe();
-        let from: SocketAddr = "192.0.2.9:5060".parse().expect("addr");
-        assert_eq!(trunks.admit(from), Some(id));
+        assert_eq!(admitted(&trunks, "192.0.2.9:5060"), Some(id));
         let permit = trunks.table().try_acquire(id).expect("slot");
 
         // The operator moves the carrier to another network.
@@ -126,21 +144,31 @@ mod tests {
         moved.inbound_sources = vec!["198.51.100.0/24".parse().expect("net")];
         trunks.replace(vec![moved]);
         assert!(changes.has_changed().unwrap_or(false));
-        assert_eq!(trunks.admit(from), None);
-        assert_eq!(
-            trunks.admit("198.51.100.1:5060".parse().expect("addr")),
-            Some(id)
-        );
+        assert_eq!(admitted(&trunks, "192.0.2.9:5060"), None);
+        assert_eq!(admitted(&trunks, "198.51.100.1:5060"), Some(id));
         assert_eq!(trunks.table().in_use(id), Some(1));
         drop(permit);
         assert_eq!(trunks.table().in_use(id), Some(0));
         // Removed entirely, it admits nothing.
         trunks.replace(Vec::new());
         assert!(trunks.table().is_empty());
-        assert_eq!(
-            trunks.admit("198.51.100.1:5060".parse().expect("addr")),
-            None
-        );
+        assert_eq!(admitted(&trunks, "198.51.100.1:5060"), None);
         changes.mark_unchanged();
+    }
+
+    #[test]
+    fn inbound_calls_hold_a_trunk_slot_until_they_end() {
+        let trunk = carrier("limited", "192.0.2.0/24");
+        let id = trunk.id;
+        let trunks = Trunks::new(vec![trunk]);
+        let from: SocketAddr = "192.0.2.9:5060".parse().expect("addr");
+        let first = trunks.admit(from);
+        let second = trunks.admit(from);
+        assert!(matches!(first, Admission::Trunk { .. }));
+        assert!(matches!(second, Admission::Trunk { .. }));
+        assert_eq!(trunks.table().in_use(id), Some(2));
+        assert!(matches!(trunks.admit(from), Admission::TrunkFull { trunk_id } if trunk_id == id));
+        drop(first);
+        assert!(matches!(trunks.admit(from), Admission::Trunk { .. }));
     }
 }
