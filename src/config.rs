@@ -913,7 +913,9 @@ mod tests {
             .map(|line| match line.strip_prefix('#') {
                 Some(rest)
                     if rest.split_once(" = ").is_some_and(|(k, _)| {
-                        !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                        !k.is_empty()
+                            && k.chars()
+                                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
                     }) =>
                 {
                     rest
