@@ -61,6 +61,7 @@ struct Hotline {
     _sandbox: Sandbox,
     server: std::sync::Mutex<Server>,
     server_log: PathBuf,
+    database: PathBuf,
     sip: SocketAddr,
     api: Api,
     /// Where every sipp run keeps its logs.
@@ -106,6 +107,7 @@ impl Hotline {
         std::fs::create_dir_all(&logs).expect("sipp log directory");
         Self {
             server_log: server.log_path().to_path_buf(),
+            database: sandbox.path("hotline-data/hotline.db"),
             server: std::sync::Mutex::new(server),
             _sandbox: sandbox,
             sip: SocketAddr::from(([127, 0, 0, 1], sip_port)),
@@ -258,6 +260,40 @@ impl Hotline {
                 return Ok(found);
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Stored calls that belong to no tenant (refused before the number resolved), read from
+    /// the database: no API shows them. Waits until exactly `count` are there.
+    async fn tenantless_records(&self, count: usize) -> Result<Vec<Value>, String> {
+        let url = format!("sqlite://{}?mode=rw", self.database.display());
+        let db = hotline_core::Db::connect(&url)
+            .await
+            .map_err(|e| format!("cannot open {url}: {e}"))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let found = loop {
+            let rows: Vec<(String,)> =
+                sqlx::query_as("SELECT record FROM call_records WHERE tenant_id IS NULL")
+                    .fetch_all(db.pool())
+                    .await
+                    .map_err(|e| format!("cannot read call_records: {e}"))?;
+            let found = rows
+                .into_iter()
+                .map(|(text,)| serde_json::from_str::<Value>(&text).map_err(|e| e.to_string()))
+                .collect::<Result<Vec<Value>, String>>()?;
+            if found.len() >= count || Instant::now() > deadline {
+                break found;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        db.pool().close().await;
+        if found.len() == count {
+            Ok(found)
+        } else {
+            Err(format!(
+                "expected {count} call record(s) without a tenant, found {}: {found:#?}",
+                found.len()
+            ))
         }
     }
 
@@ -662,6 +698,7 @@ async fn forwarded_calls() {
     let holding = hotline.agent(&acme, "holds").await;
     let on_tcp = hotline.agent(&acme, "on-tcp").await;
     let lossy = hotline.agent(&acme, "lossy").await;
+    let unanswered = hotline.agent(&acme, "unanswered").await;
     let limited_agent = hotline.agent(&limited, "busy").await;
     let (n_answer, n_agent_bye, n_cancel, n_no_answer, n_hold, n_tcp, n_lossy) = (
         "+421255550101",
@@ -672,13 +709,14 @@ async fn forwarded_calls() {
         "+421255550106",
         "+421255550107",
     );
-    let (n_external, n_refusing, n_unknown, n_limited) = (
+    let (n_external, n_refusing, n_unknown, n_limited, n_then_external) = (
         "+421255550108",
         "+421255550109",
         "+421255550110",
         "+421255550111",
+        "+421255550112",
     );
-    let external = "+421255550199";
+    let (external, no_answer_external) = ("+421255550199", "+421255550198");
     for (number, agent) in [
         (n_answer, &answering),
         (n_agent_bye, &hanging_up),
@@ -698,6 +736,18 @@ async fn forwarded_calls() {
             &acme,
             n_external,
             json!({ "action": "forward-number", "number": external, "trunk_id": trunk, "ring_timeout_s": RING_TIMEOUT_S }),
+        )
+        .await;
+    hotline
+        .number(
+            &acme,
+            n_then_external,
+            json!({
+                "action": "forward-agent",
+                "agent_id": unanswered.id,
+                "ring_timeout_s": RING_TIMEOUT_S,
+                "no_answer": { "action": "forward-number", "number": no_answer_external },
+            }),
         )
         .await;
     hotline
@@ -885,26 +935,50 @@ async fn forwarded_calls() {
         }
         Ok(())
     });
-    let external_number: Check = Box::pin(async {
-        let far_end = Sipp::new("external-far-end", "carrier_uas.xml")
+    // One far end behind the trunk takes both outbound legs: a hotline forwarding to a number,
+    // and a hotline whose agent does not answer and whose no-answer target is a number.
+    let outbound: Check = Box::pin(async {
+        let far_end = Sipp::new("far-end", "carrier_uas.xml")
             .local_port(far_end_port)
+            .calls(2)
+            .timeout(Duration::from_secs(30))
             .spawn(&h.logs);
-        let call = h
-            .run(
-                h.carrier("external-carrier", "carrier_call.xml", n_external)
-                    .pause(Duration::from_secs(1)),
-            )
-            .await;
+        let forwarded = h.run(
+            h.carrier("external-carrier", "carrier_call.xml", n_external)
+                .pause(Duration::from_secs(1)),
+        );
+        let after_no_answer = async {
+            let phone = h
+                .phone(
+                    "unanswered-phone",
+                    &unanswered,
+                    "phone_no_answer.xml",
+                    1,
+                    false,
+                )
+                .await?;
+            let call = h
+                .run(
+                    h.carrier("then-external-carrier", "carrier_call.xml", n_then_external)
+                        .pause(Duration::from_secs(1)),
+                )
+                .await;
+            Ok::<_, String>((call, phone.finish().await))
+        };
+        let (forwarded, after_no_answer) = tokio::join!(forwarded, after_no_answer);
         let far_end = far_end.finish().await;
-        all_ok(&[&call, &far_end])?;
-        if !far_end
-            .messages()
-            .contains(&format!("INVITE sip:{external}@"))
-        {
-            return Err(format!(
-                "the outbound INVITE was not for {external}:\n{}",
-                far_end.report()
-            ));
+        let (then_external, phone) = after_no_answer?;
+        all_ok(&[&forwarded, &then_external, &phone, &far_end])?;
+        for number in [external, no_answer_external] {
+            if !far_end
+                .messages()
+                .contains(&format!("INVITE sip:{number}@"))
+            {
+                return Err(format!(
+                    "no outbound INVITE for {number}:\n{}",
+                    far_end.report()
+                ));
+            }
         }
         let records = h.records(&acme, n_external, 1).await?;
         check_record(
@@ -918,6 +992,23 @@ async fn forwarded_calls() {
                 ),
                 Expect::Set("/legs/0/answered_at"),
                 Expect::Is("/legs/0/end", json!({ "end": "hung_up", "by": "caller" })),
+                Expect::Unset("/agent_answered_at"),
+            ],
+        )?;
+        let records = h.records(&acme, n_then_external, 1).await?;
+        check_record(
+            &records[0],
+            &[
+                Expect::Is("/end_cause/cause", json!("completed")),
+                Expect::Is("/hangup_by", json!("caller")),
+                Expect::Is("/legs/0/target/agent_id", json!(unanswered.id)),
+                Expect::Is("/legs/0/end", json!({ "end": "no_answer" })),
+                Expect::Is(
+                    "/legs/1/target",
+                    json!({ "target": "external", "number": no_answer_external, "trunk_id": trunk }),
+                ),
+                Expect::Set("/legs/1/answered_at"),
+                Expect::Is("/legs/1/end", json!({ "end": "hung_up", "by": "caller" })),
                 Expect::Unset("/agent_answered_at"),
             ],
         )
@@ -983,6 +1074,25 @@ async fn forwarded_calls() {
             )],
         )
     });
+    // The probe's 404: refused before a tenant was known, so only the platform has its record.
+    // (The INVITEs refused as not from a trunk leave none: the SIP stack refuses them before
+    // the call engine sees a call.)
+    let unknown_number: Check = Box::pin(async {
+        let records = h.tenantless_records(1).await?;
+        check_record(
+            &records[0],
+            &[
+                Expect::Is("/dialed", json!(n_unknown)),
+                Expect::Unset("/tenant_id"),
+                Expect::Is(
+                    "/end_cause",
+                    json!({ "cause": "rejected", "reason": "unknown_number", "status": 404 }),
+                ),
+                Expect::Is("/hangup_by", json!("system")),
+                Expect::Is("/phase_at_end", json!("routing")),
+            ],
+        )
+    });
     let not_a_trunk: Check = Box::pin(async {
         // A number that exists (its hotline would answer 486): the 403 comes from the address.
         let call = h
@@ -1003,9 +1113,16 @@ async fn forwarded_calls() {
             ("re-INVITE hold and resume", hold),
             ("TCP", tcp),
             ("10 % loss on the caller's link", lossy_link),
-            ("forward to an external number", external_number),
+            (
+                "outbound trunk: forward to a number, no-answer target a number",
+                outbound,
+            ),
             ("over the tenant's concurrent-call limit", over_limit),
             ("hotline rejects as configured", configured_reject),
+            (
+                "unknown number 404, on the platform's record",
+                unknown_number,
+            ),
             ("INVITE from an address that is not a trunk", not_a_trunk),
         ])
         .await;
