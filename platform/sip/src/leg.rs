@@ -9,7 +9,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rsipstack::dialog::dialog::{DialogState, DialogStateReceiver, TerminatedReason, TransactionHandle};
+use rsipstack::dialog::dialog::{
+    DialogState, DialogStateReceiver, TerminatedReason, TransactionHandle,
+};
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::headers::make_header;
 use rsipstack::sip::{Header, Method, StatusCode};
@@ -17,6 +19,7 @@ use rsipstack::transaction::key::TransactionRole;
 use tokio::time::Instant;
 
 use crate::error::SipError;
+use crate::locator::NatPin;
 use crate::stack::{CallSlot, StackInner};
 
 /// A session description as bytes: passed through untouched until the media engine anchors it.
@@ -43,14 +46,25 @@ pub enum LegEnd {
 #[derive(Debug)]
 pub enum LegEvent {
     /// 180/183 from the far end of an outbound leg (`sdp` for early media).
-    Ringing { status: u16, sdp: Option<Sdp> },
+    Ringing {
+        status: u16,
+        sdp: Option<Sdp>,
+    },
     /// Outbound: 2xx received. Inbound: the caller ACKed our 200.
-    Answered { sdp: Option<Sdp> },
+    Answered {
+        sdp: Option<Sdp>,
+    },
     /// The far end sent a re-INVITE or UPDATE (hold, resume, session refresh): answer it with
     /// `reply`, typically after relaying it to the other leg.
-    Reoffer { sdp: Option<Sdp>, reply: ReofferReply },
+    Reoffer {
+        sdp: Option<Sdp>,
+        reply: ReofferReply,
+    },
     /// SIP INFO (e.g. application/dtmf-relay), already answered 200.
-    Info { content_type: Option<String>, body: Vec<u8> },
+    Info {
+        content_type: Option<String>,
+        body: Vec<u8>,
+    },
     Ended(LegEnd),
 }
 
@@ -69,7 +83,10 @@ impl ReofferReply {
     }
 
     pub async fn reject(self, status: u16) {
-        let _ = self.handle.respond(StatusCode::from(status), None, None).await;
+        let _ = self
+            .handle
+            .respond(StatusCode::from(status), None, None)
+            .await;
     }
 }
 
@@ -94,8 +111,7 @@ impl LegCore {
                     return None;
                 }
                 self.answered = true;
-                let sdp = if self.dialog.role() == TransactionRole::Client
-                {
+                let sdp = if self.dialog.role() == TransactionRole::Client {
                     body(&response.body)
                 } else {
                     None
@@ -107,8 +123,8 @@ impl LegCore {
                 reply: ReofferReply { handle },
             }),
             DialogState::Info(_, request, handle) => {
-                let content_type = crate::message::header_value(&request, "Content-Type")
-                    .map(str::to_string);
+                let content_type =
+                    crate::message::header_value(&request, "Content-Type").map(str::to_string);
                 tokio::spawn(async move {
                     let _ = handle.reply(StatusCode::OK).await;
                 });
@@ -325,6 +341,7 @@ impl InboundLeg {
 pub struct OutboundLeg {
     core: LegCore,
     marker: String,
+    _pin: Option<NatPin>,
 }
 
 impl Drop for OutboundLeg {
@@ -339,6 +356,7 @@ impl OutboundLeg {
         states: DialogStateReceiver,
         stack: Arc<StackInner>,
         marker: String,
+        pin: Option<NatPin>,
     ) -> Self {
         Self {
             core: LegCore {
@@ -349,6 +367,7 @@ impl OutboundLeg {
                 ended: false,
             },
             marker,
+            _pin: pin,
         }
     }
 

@@ -13,6 +13,7 @@
 pub mod config;
 pub mod error;
 pub mod leg;
+mod locator;
 pub mod message;
 pub mod registrar;
 pub mod stack;

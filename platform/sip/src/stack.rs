@@ -37,6 +37,7 @@ use tracing::{debug, info, warn};
 use crate::config::SipConfig;
 use crate::error::SipError;
 use crate::leg::{InboundLeg, OutboundLeg, Sdp, ALLOWED};
+use crate::locator::NatLocator;
 use crate::message;
 
 /// The header Hotline puts on the INVITEs it sends, carrying its call id, so that a call routed
@@ -179,6 +180,7 @@ pub(crate) struct StackInner {
     contact: Option<Uri>,
     active_calls: AtomicUsize,
     markers: Mutex<HashSet<String>>,
+    locator: NatLocator,
     cancel: CancellationToken,
 }
 
@@ -227,7 +229,9 @@ impl SipStack {
                 })?;
             transports.add_transport(tcp.into());
         }
+        let locator = NatLocator::default();
         let endpoint = EndpointBuilder::new()
+            .with_target_locator(Box::new(locator.clone()))
             .with_user_agent(&config.user_agent)
             .with_transport_layer(transports)
             .with_cancel_token(cancel.child_token())
@@ -247,6 +251,7 @@ impl SipStack {
             contact,
             active_calls: AtomicUsize::new(0),
             markers: Mutex::new(HashSet::new()),
+            locator,
             cancel: cancel.clone(),
         });
         tokio::spawn(async move {
@@ -327,6 +332,16 @@ impl SipStack {
             headers: Some(headers),
             ..Default::default()
         };
+        // The phone's Contact may be a private address: the whole dialog goes where we send
+        // the INVITE, not only the INVITE.
+        let pin = match (request.destination, option.destination.as_ref()) {
+            (Some(observed), Some(addr)) => Some(stack.locator.pin(
+                &option.callee,
+                observed,
+                addr.r#type.unwrap_or_default(),
+            )),
+            _ => None,
+        };
         let (sender, states) = stack.dialogs.new_dialog_state_channel();
         let (dialog, _outcome) = stack.dialogs.do_invite_async(option, sender)?;
         if let Ok(mut markers) = stack.markers.lock() {
@@ -337,6 +352,7 @@ impl SipStack {
             states,
             stack.clone(),
             request.call_marker,
+            pin,
         ))
     }
 
