@@ -559,11 +559,24 @@ async fn registrations() {
         if state["online"] != false {
             return Err(format!("still registered after unregistering: {state:#}"));
         }
-        // No phone left to ring: the hotline's no-answer status (480 by default).
+        // No phone left to ring: the hotline's no-answer status (480 by default), and a record
+        // of a call refused for want of a route, not of one that rang unanswered.
         let call = h
             .run(h.refused("call-unregistered", leaving_number, 480))
             .await;
-        call.check()
+        call.check()?;
+        let records = h.records(&acme, leaving_number, 1).await?;
+        check_record(
+            &records[0],
+            &[
+                Expect::Is(
+                    "/end_cause",
+                    json!({ "cause": "rejected", "reason": "no_route", "status": 480 }),
+                ),
+                Expect::Is("/hangup_by", json!("system")),
+                Expect::Is("/legs", json!([])),
+            ],
+        )
     });
     let foreign_realm: Check = Box::pin(async {
         // Another tenant's agent, with its own right password, in this tenant's realm: no

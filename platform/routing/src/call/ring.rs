@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use hotline_core::call::{CallEventKind, EndCause, LegEnd as RecordLegEnd, LegTarget, Party};
+use hotline_core::call::{
+    CallEventKind, EndCause, LegEnd as RecordLegEnd, LegTarget, Party, RejectReason,
+};
 use hotline_core::ids::{AgentId, TrunkId};
 use hotline_sip::{DialRequest, InboundLeg, LegEnd, LegEvent, Sdp};
 use tokio::sync::mpsc;
@@ -115,11 +117,24 @@ pub(crate) async fn forward<D: Directory, S: CallRecordSink>(
             None => {}
         }
     }
+    inbound.reject(outcome_status);
+    if next_leg == 1 {
+        // Nothing could even ring (no phone registered, no trunk with room): the call was
+        // refused for want of a route; "no answer" would count it as rung out (KPIS.md 3).
+        info!(
+            status = outcome_status,
+            "nowhere to forward the call to; refused"
+        );
+        let cause = EndCause::Rejected {
+            reason: RejectReason::NoRoute,
+            status: outcome_status,
+        };
+        return ctx.finish(cause, Party::System);
+    }
     info!(
         status = outcome_status,
         "nobody answered the forwarded call"
     );
-    inbound.reject(outcome_status);
     ctx.finish(EndCause::NoAnswer, Party::System);
 }
 
