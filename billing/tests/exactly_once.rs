@@ -377,3 +377,89 @@ mod concurrent {
         concurrent_duplicates_are_stored_once(Backend::Postgres).await
     }
 }
+
+/// Records of March arrive from four tasks while March is being finalized: each lands either on
+/// March (committed before finalization read the usage) or as an adjustment on April (it saw
+/// March final) — never on neither, never on both.
+async fn records_racing_the_finalization_are_billed_once(backend: Backend) {
+    let fx = Fixture::new(backend, None).await;
+    let (tenant, scope) = fx.tenant_with(standard_settings(), date(2026, 3, 1)).await;
+    let calls: Vec<_> = (0..160_i64)
+        .map(|i| {
+            let at = (local("2026-03-03 08:00:00") + Duration::minutes(i * 11))
+                .with_timezone(&ZONE)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string();
+            inbound_call(tenant, &at, 5, Some(100 + i))
+        })
+        .collect();
+    let expected_agent_seconds: u64 = (0..160).map(|i| 100 + i).sum();
+    fx.clock.set(local("2026-04-03 08:00:00"));
+    let calls = Arc::new(calls);
+    let mut tasks = Vec::new();
+    for task in 0..4 {
+        let billing = fx.billing.clone();
+        let calls = Arc::clone(&calls);
+        tasks.push(tokio::spawn(async move {
+            for call in calls.iter().skip(task).step_by(4) {
+                billing.ingest(call).await.unwrap();
+            }
+        }));
+    }
+    let closer = {
+        let billing = fx.billing.clone();
+        let platform = fx.platform;
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            billing
+                .close_period(&platform, tenant, date(2026, 3, 1), Grace::Skip)
+                .await
+                .unwrap()
+        })
+    };
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(closer.await.unwrap().status, InvoiceStatus::Finalized);
+
+    fx.clock.set(local("2026-05-03 08:00:00"));
+    fx.billing.close_due_periods(&fx.platform).await.unwrap();
+    let seconds = |content: &hotline_billing::content::InvoiceContent, late| {
+        line(content, agent_usage(late)).map_or(0, |l| l.0)
+    };
+    let march = fx
+        .store()
+        .invoice_for_period(&scope, date(2026, 3, 1))
+        .await
+        .unwrap();
+    let april = fx
+        .store()
+        .invoice_for_period(&scope, date(2026, 4, 1))
+        .await
+        .unwrap();
+    let march = fx.store().verify_invoice(&scope, march.id).await.unwrap();
+    let april = fx.store().verify_invoice(&scope, april.id).await.unwrap();
+    assert_eq!(seconds(&march, true) + seconds(&april, false), 0);
+    assert_eq!(
+        seconds(&march, false) + seconds(&april, true),
+        expected_agent_seconds,
+        "March {} s + late on April {} s",
+        seconds(&march, false),
+        seconds(&april, true)
+    );
+    fx.finish().await;
+}
+
+mod racing_the_finalization {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        records_racing_the_finalization_are_billed_once(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        records_racing_the_finalization_are_billed_once(Backend::Postgres).await
+    }
+}

@@ -115,28 +115,9 @@ pub(crate) fn share_lock(backend: Backend) -> &'static str {
     }
 }
 
-/// `$first, $first+1, ...` placeholders for one row of a multi-row `VALUES` list.
-pub(crate) fn placeholders(first: usize, columns: usize) -> String {
-    let list: Vec<String> = (first..first + columns).map(|i| format!("${i}")).collect();
-    format!("({})", list.join(", "))
-}
-
-/// The `VALUES` list of a multi-row insert of `rows` rows of `columns` columns.
-pub(crate) fn values_list(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|row| placeholders(row * columns + 1, columns))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_lists_number_placeholders_row_by_row() {
-        assert_eq!(values_list(2, 3), "($1, $2, $3), ($4, $5, $6)");
-    }
 
     #[test]
     fn stored_dates_sort_as_dates() {

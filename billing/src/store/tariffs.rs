@@ -208,15 +208,15 @@ impl BillingStore {
             });
         }
         let today = latest_date_on_earth(now);
-        match versions.len().checked_sub(2).map(|i| &versions[i]) {
-            Some(previous) => validate_successor(&previous.version, version, today)?,
-            None => version.validate()?,
-        }
-        if version.version > 1 && version.effective_from <= today {
+        if latest.billed || latest.version.effective_from <= today {
             return Err(BillingError::VersionInUse {
                 tariff: tariff.id,
                 version: version.version,
             });
+        }
+        match versions.len().checked_sub(2).map(|i| &versions[i]) {
+            Some(previous) => validate_successor(&previous.version, version, today)?,
+            None => version.validate()?,
         }
         let body = serde_json::to_string(version)?;
         let today_text = date_to_db(today);
