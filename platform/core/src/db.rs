@@ -82,6 +82,7 @@ const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite":
     4 "0004_hotline_actions",
     5 "0005_sip_bindings",
     6 "0006_call_records",
+    7 "0007_billing",
 );
 const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     1 "0001_tenants",
@@ -90,6 +91,7 @@ const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     4 "0004_hotline_actions",
     5 "0005_sip_bindings",
     6 "0006_call_records",
+    7 "0007_billing",
 );
 
 /// A pool over SQLite or PostgreSQL.
@@ -315,5 +317,3 @@ mod tests {
         ));
     }
 }
-    7 "0007_billing",
-    7 "0007_billing",
