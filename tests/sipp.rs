@@ -184,6 +184,28 @@ impl Hotline {
             .await
     }
 
+    /// The SIP side reloads trunks when they change (every 500 ms at most): until then an
+    /// INVITE is "not from a trunk". A call to `unknown_number` answered 404 shows the trunk is
+    /// in place; it is retried for a few seconds, then the test fails with its report.
+    async fn wait_for_trunks(&self, unknown_number: &str) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let probe = self
+                .run(self.refused("unknown-number", unknown_number, 404))
+                .await;
+            match probe.check() {
+                Ok(()) => return,
+                Err(report) if Instant::now() > deadline => {
+                    self.fail_if_any(
+                        vec![format!("==== unknown number 404 FAILED:\n{report}")],
+                        1,
+                    );
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+            }
+        }
+    }
+
     /// A sipp phone registered as `agent`, answering `calls` calls with the out-of-call
     /// scenario `answers_with`; returned once the registration is confirmed.
     async fn phone(
@@ -479,6 +501,8 @@ async fn registrations() {
         )
         .await;
 
+    hotline.wait_for_trunks("+421255550299").await;
+
     let h = &hotline;
     let register_ok: Check = Box::pin(async {
         let run = h
@@ -771,24 +795,8 @@ async fn forwarded_calls() {
         )
         .await;
 
-    // The SIP side reloads trunks when they change (every 500 ms at most): until then an
-    // INVITE is "not from a trunk". An unknown number answered 404 shows the trunk is in place.
     let h = &hotline;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let probe = h.run(h.refused("unknown-number", n_unknown, 404)).await;
-        match probe.check() {
-            Ok(()) => break,
-            Err(report) if Instant::now() > deadline => {
-                h.fail_if_any(
-                    vec![format!("==== unknown number 404 FAILED:\n{report}")],
-                    1,
-                );
-                unreachable!("fail_if_any panics on a failure");
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
-        }
-    }
+    h.wait_for_trunks(n_unknown).await;
 
     let completed_by = |by: &'static str, agent: &Agent| {
         vec![
