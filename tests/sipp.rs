@@ -14,7 +14,7 @@
 //! Scenario files are in `tests/sipp/` (their headers say what each plays). Addresses used:
 //! 127.0.0.1 is the carrier (the trunk's allowlist) and the phones; 127.0.0.2 a host that is
 //! not a trunk; 127.0.0.3 another tenant's phone; 127.0.0.4 a password guesser; 127.0.0.5 a
-//! phone with a wrong password.
+//! phone with a wrong password; 127.0.0.6 a phone trying another tenant's realm.
 //!
 //! Without a `sipp` binary the tests say so on standard error and pass without running;
 //! `scripts/test.sh` installs it, so CI always runs them.
