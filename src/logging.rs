@@ -58,7 +58,10 @@ mod tests {
     #[test]
     fn sip_packets_stay_out_of_the_log_unless_asked_for() {
         assert_eq!(with_quiet_libraries("info"), "info,rsipstack=warn");
-        assert_eq!(with_quiet_libraries("info,rsipstack=debug"), "info,rsipstack=debug");
+        assert_eq!(
+            with_quiet_libraries("info,rsipstack=debug"),
+            "info,rsipstack=debug"
+        );
         assert!(EnvFilter::try_new(with_quiet_libraries("debug")).is_ok());
     }
 }

@@ -28,4 +28,3 @@ pub fn normalize(input: &str) -> Result<String, String> {
     }
     Ok(format!("+{digits}"))
 }
-
