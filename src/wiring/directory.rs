@@ -17,7 +17,6 @@
 //! it try again elsewhere, pointlessly). An agent the hotline names who no longer serves the
 //! tenant is treated as an agent who did not answer.
 
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};

@@ -8,7 +8,6 @@
 //! signal exists. [`TrunkRoutes`] answers the engine's "which trunk for this number" from the
 //! current table. Nothing here logs a secret.
 
-
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,7 +1,8 @@
 //! Call history: every finished call's record as the call engine produced it, appended once
 //! (the call id is the key, so a record handed over twice is stored once) and never edited.
-//! Tenants read their own calls; calls refused before a tenant was known (unknown numbers,
-//! calls from addresses that are not trunks) belong to no tenant and only the platform sees them.
+//! Tenants read their own calls; calls refused before a tenant was known (unknown numbers) belong
+//! to no tenant and no tenant sees them. INVITEs the SIP stack turns away before the engine
+//! (not from a trunk, loops, overload) leave no record, only metrics.
 
 use hotline_core::call::CallRecord;
 use hotline_core::ids::CallId;

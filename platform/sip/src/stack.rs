@@ -497,13 +497,17 @@ impl StackInner {
         }
         let request = &tx.original;
         let max_forwards = match message::max_forwards(request) {
-            Some(0) => return reply_and_drain(tx, 483, Vec::new()),
+            Some(0) => {
+                refused("max_forwards");
+                return reply_and_drain(tx, 483, Vec::new());
+            }
             Some(value) => value,
             None => return reply_and_drain(tx, 400, Vec::new()),
         };
         if message::header_value(request, LOOP_HEADER)
             .is_some_and(|marker| self.is_own_marker(marker))
         {
+            refused("loop");
             return reply_and_drain(tx, 482, Vec::new());
         }
         let trunk_id = match self.services.gate.admit(source) {
@@ -522,6 +526,7 @@ impl StackInner {
             }
             Admission::NotATrunk => {
                 debug!(%source, "INVITE from an address that is not a trunk");
+                refused("not_a_trunk");
                 let warning = "399 hotline \"Not a trunk\"".to_string();
                 return reply_and_drain(tx, 403, vec![make_header("Warning", warning)]);
             }
@@ -579,4 +584,10 @@ fn allow_value() -> String {
 
 fn metrics_overload() {
     metrics::counter!("hotline_sip_overload_rejections_total").increment(1);
+}
+
+/// INVITEs the stack refuses before the call engine sees them leave no call record; they are
+/// counted here instead.
+fn refused(reason: &'static str) {
+    metrics::counter!("hotline_sip_invites_refused_total", "reason" => reason).increment(1);
 }

@@ -178,6 +178,10 @@ pub struct Disposition {
 }
 
 /// Why Hotline refused a call before anyone answered it.
+///
+/// Only calls the engine took up have a record. What the SIP stack turns away before that —
+/// INVITEs from addresses that are not trunks, loops, exhausted Max-Forwards, overload — is no
+/// customer's call (scanners send thousands); it is counted in metrics, not stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
@@ -189,10 +193,6 @@ pub enum RejectReason {
     Closed,
     /// The hotline's action is a configured rejection.
     Configured,
-    /// The INVITE did not come from a trunk.
-    NotATrunk,
-    /// Max-Forwards ran out or the call looped back to Hotline.
-    Loop,
     /// Hotline itself was over its capacity.
     Overload,
     /// Nothing left to try (no contact registered, no trunk available, no-answer target empty).
