@@ -17,12 +17,13 @@ mod locator;
 pub mod message;
 pub mod registrar;
 pub mod stack;
+mod trunk_auth;
 pub mod trunks;
 
 pub use config::SipConfig;
 pub use error::SipError;
 pub use leg::{InboundLeg, LegEnd, LegEvent, OutboundLeg, ReofferReply, Sdp};
 pub use stack::{
-    Admission, DialRequest, InboundGate, IncomingCall, InviteInfo, RegisterHandler, SipServices,
-    SipStack, LOOP_HEADER,
+    Admission, DialRequest, DigestTrunk, InboundGate, IncomingCall, InviteInfo, RegisterHandler,
+    SipServices, SipStack, LOOP_HEADER,
 };

@@ -39,6 +39,7 @@ use crate::error::SipError;
 use crate::leg::{InboundLeg, OutboundLeg, Sdp, ALLOWED};
 use crate::locator::NatLocator;
 use crate::message;
+use crate::trunk_auth::{TrunkAuth, TrunkAuthOutcome};
 
 /// The header Hotline puts on the INVITEs it sends, carrying its call id, so that a call routed
 /// back to Hotline (a loop through a carrier) is recognised and refused with 482.
@@ -58,9 +59,33 @@ pub enum Admission {
     NotATrunk,
 }
 
+/// A trunk whose carrier authenticates by digest: what its answers are checked against.
+#[derive(Clone, Debug)]
+pub struct DigestTrunk {
+    pub trunk_id: TrunkId,
+    pub realm: String,
+    pub ha1_md5: String,
+    pub ha1_sha256: String,
+}
+
 /// Decides whether an INVITE's source is one of the platform's trunks.
 pub trait InboundGate: Send + Sync + 'static {
     fn admit(&self, source: SocketAddr) -> Admission;
+
+    /// The realm to challenge unlisted sources in, when some trunk authenticates by digest.
+    fn digest_realm(&self) -> Option<String> {
+        None
+    }
+
+    /// The trunk whose carrier authenticates as `username`.
+    fn digest_trunk(&self, _username: &str) -> Option<DigestTrunk> {
+        None
+    }
+
+    /// Take a call slot of `trunk_id` for a call admitted by digest.
+    fn acquire(&self, _trunk_id: TrunkId) -> Admission {
+        Admission::NotATrunk
+    }
 }
 
 /// Handles REGISTER transactions (the registrar).
@@ -181,6 +206,7 @@ pub(crate) struct StackInner {
     active_calls: AtomicUsize,
     markers: Mutex<HashSet<String>>,
     locator: NatLocator,
+    trunk_auth: TrunkAuth,
     cancel: CancellationToken,
 }
 
@@ -252,6 +278,7 @@ impl SipStack {
             active_calls: AtomicUsize::new(0),
             markers: Mutex::new(HashSet::new()),
             locator,
+            trunk_auth: TrunkAuth::new(rand::random(), Duration::from_secs(300)),
             cancel: cancel.clone(),
         });
         tokio::spawn(async move {
@@ -510,7 +537,29 @@ impl StackInner {
             refused("loop");
             return reply_and_drain(tx, 482, Vec::new());
         }
-        let trunk_id = match self.services.gate.admit(source) {
+        let mut admission = self.services.gate.admit(source);
+        if matches!(admission, Admission::NotATrunk) {
+            let now_ms = hotline_core::time::to_millis(hotline_core::time::now());
+            let salt: [u8; 8] = rand::random();
+            match self.trunk_auth.check(
+                self.services.gate.as_ref(),
+                &tx.original,
+                source,
+                now_ms,
+                salt,
+            ) {
+                TrunkAuthOutcome::Admitted(admitted) => admission = admitted,
+                TrunkAuthOutcome::Challenge(challenges) => {
+                    let headers = challenges
+                        .into_iter()
+                        .map(|value| make_header("Proxy-Authenticate", value))
+                        .collect();
+                    return reply_and_drain(tx, 407, headers);
+                }
+                TrunkAuthOutcome::Refused => {}
+            }
+        }
+        let trunk_id = match admission {
             Admission::Trunk {
                 trunk_id,
                 slot: trunk_slot,

@@ -25,10 +25,10 @@
 //! `algorithms`.
 
 mod bindings;
-mod digest;
+pub(crate) mod digest;
 mod handle;
 pub mod memory;
-mod nonce;
+pub(crate) mod nonce;
 mod request;
 mod store;
 mod throttle;

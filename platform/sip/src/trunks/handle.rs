@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use super::config::TrunkConfig;
 use super::table::TrunkTable;
-use crate::stack::{Admission, InboundGate};
+use crate::stack::{Admission, DigestTrunk, InboundGate};
 
 /// Where a trunk's registration with its provider stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,6 +98,38 @@ impl InboundGate for Trunks {
             return Admission::NotATrunk;
         };
         match table.try_acquire(trunk_id) {
+            Some(permit) => Admission::Trunk {
+                trunk_id,
+                slot: Box::new(permit),
+            },
+            None => Admission::TrunkFull { trunk_id },
+        }
+    }
+
+    fn digest_realm(&self) -> Option<String> {
+        let table = self.table.load();
+        let realm = table
+            .trunks()
+            .filter(|trunk| trunk.enabled)
+            .find_map(|trunk| trunk.inbound_digest.as_ref().map(|d| d.realm.clone()));
+        realm
+    }
+
+    fn digest_trunk(&self, username: &str) -> Option<DigestTrunk> {
+        let table = self.table.load();
+        let found = table
+            .match_inbound_user(username)
+            .map(|(trunk_id, digest)| DigestTrunk {
+                trunk_id,
+                realm: digest.realm.clone(),
+                ha1_md5: digest.ha1_md5.clone(),
+                ha1_sha256: digest.ha1_sha256.clone(),
+            });
+        found
+    }
+
+    fn acquire(&self, trunk_id: TrunkId) -> Admission {
+        match self.table.load().try_acquire(trunk_id) {
             Some(permit) => Admission::Trunk {
                 trunk_id,
                 slot: Box::new(permit),
