@@ -19,7 +19,7 @@ use hotline_billing::store::{
 use hotline_billing::tariff::{RecurringKind, TariffError, TariffVersion};
 use hotline_billing::usage::Metric;
 use hotline_billing::{BillingError, IngestCounts, IngestOutcome};
-use hotline_core::ids::{AgentId, TenantId};
+use hotline_core::ids::{AgentId, NumberId, TenantId};
 use hotline_core::Backend;
 use rust_decimal::Decimal;
 
@@ -30,6 +30,7 @@ hotline_core::both_backends!(
     periods_close_after_their_grace_and_in_order,
     seats_are_billed_in_advance_and_prorated_and_rerate_shows_back_dated_changes,
     tenants_see_only_their_own_billing,
+    numbers_are_held_in_intervals_like_seats,
 );
 
 fn with_agent_rate(
@@ -702,5 +703,87 @@ async fn tenants_see_only_their_own_billing(backend: Backend) {
             ..
         })
     ));
+    fx.finish().await;
+}
+
+async fn numbers_are_held_in_intervals_like_seats(backend: Backend) {
+    let fx = Fixture::new(backend, None).await;
+    let store = fx.store();
+    let (_, scope) = fx.tenant().await;
+    let (_, other) = fx.tenant().await;
+    let number = NumberId::new();
+    let change = |change, at: &str| store.record_number_change(&scope, number, change, local(at));
+    assert_eq!(
+        change(UnitChange::Assigned, "2026-03-02 09:00:00")
+            .await
+            .unwrap(),
+        OwnershipOutcome::Started
+    );
+    assert_eq!(
+        change(UnitChange::Assigned, "2026-03-03 09:00:00")
+            .await
+            .unwrap(),
+        OwnershipOutcome::AlreadyHeld
+    );
+    assert_eq!(
+        change(UnitChange::Released, "2026-03-09 17:00:00")
+            .await
+            .unwrap(),
+        OwnershipOutcome::Ended
+    );
+    // Released and taken again: two intervals.
+    change(UnitChange::Assigned, "2026-03-20 09:00:00")
+        .await
+        .unwrap();
+    let held = store
+        .ownership(
+            &scope,
+            local("2026-03-01 00:00:00"),
+            local("2026-04-01 00:00:00"),
+        )
+        .await
+        .unwrap();
+    let intervals: Vec<_> = held
+        .iter()
+        .map(|o| (o.kind, o.unit_id, o.from, o.until))
+        .collect();
+    assert_eq!(
+        intervals,
+        vec![
+            (
+                RecurringKind::Number,
+                number.0,
+                local("2026-03-02 09:00:00"),
+                Some(local("2026-03-09 17:00:00"))
+            ),
+            (
+                RecurringKind::Number,
+                number.0,
+                local("2026-03-20 09:00:00"),
+                None
+            ),
+        ]
+    );
+    // Outside the asked window, and for another tenant, nothing.
+    assert_eq!(
+        store
+            .ownership(
+                &scope,
+                local("2026-03-10 00:00:00"),
+                local("2026-03-19 00:00:00")
+            )
+            .await
+            .unwrap(),
+        vec![]
+    );
+    assert!(store
+        .ownership(
+            &other,
+            local("2026-03-01 00:00:00"),
+            local("2026-04-01 00:00:00")
+        )
+        .await
+        .unwrap()
+        .is_empty());
     fx.finish().await;
 }

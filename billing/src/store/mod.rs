@@ -8,7 +8,7 @@
 //! - Finality is enforced twice: each write filters on the invoice's status and checks the rows
 //!   it touched, and the schema's triggers refuse any change to a finalized invoice, its lines,
 //!   metered usage, adjustments, credit notes and used tariff versions
-//!   ([`BillingError::Immutable`]).
+//!   ([`BillingError::Immutable`](crate::BillingError::Immutable)).
 //! - Ingestion and finalization meet on the invoice row: ingestion holds a shared lock on the
 //!   invoice it appends to (PostgreSQL `FOR SHARE`; SQLite serializes writers with
 //!   `BEGIN IMMEDIATE`), and finalization takes the row's write lock first. So usage is either
@@ -24,28 +24,36 @@
 
 mod accounts;
 mod credit_notes;
+mod ended_periods;
+mod idempotency;
 mod ingest;
 mod invoices;
 mod outbox_rows;
 mod ownership;
 mod periods;
+mod reports;
 mod rerate;
 mod rows;
 mod tariffs;
 mod terms;
+mod usage_export;
+mod void;
 mod webhooks;
 
 use hotline_core::{Backend, Db};
 
 pub use accounts::{Account, AccountSettings, Contract};
 pub use credit_notes::{CreditNote, CreditNoteLineInput};
+pub use idempotency::{IdempotencyClaim, StoredResponse, KEY_LIFETIME};
 pub use ingest::{BatchOutcome, IngestCounts, IngestOutcome, NotBilledReason};
 pub use invoices::{InvoiceDetail, InvoiceStatus, InvoiceSummary, PaymentStatus};
 pub use outbox_rows::{OutboxOperation, OutboxRow, OutboxStatus};
 pub use ownership::{OwnershipOutcome, UnitChange};
 pub use periods::{CloseReport, Grace, ProviderSync};
+pub use reports::{metric_usage, MetricUsage, TenantRevenue, UsageSummary};
 pub use rerate::RerateReport;
 pub use tariffs::{StoredTariffVersion, Tariff};
+pub use usage_export::{ExportedUsage, UsageExport};
 pub use webhooks::WebhookOutcome;
 
 pub(crate) use outbox_rows::{OutboxClaim, OutboxCompletion};

@@ -145,6 +145,8 @@ impl BillingStore {
                 .await
             {
                 Ok(_) => report.finalized.push(invoice),
+                // Another node's run finalized it first.
+                Err(BillingError::InvoiceFinalized(_)) => {}
                 Err(err) => {
                     tracing::error!(%tenant, %invoice, error = %err, "finalizing an invoice failed");
                     report.failed.push((invoice, err.to_string()));
