@@ -830,10 +830,18 @@ async fn migrating_twice_is_a_no_op(backend: Backend) {
     assert_eq!(fx.store.db().migrate().await.unwrap(), 0);
     assert_eq!(fx.store.db().migrate().await.unwrap(), 0);
     assert_eq!(fx.count("hotline_migrations").await, applied);
-    // The migrations made exactly the expected tables.
+    // The migrations made exactly the expected tables (other crates' tables carry their
+    // crate's prefix and are checked by that crate).
     let mut expected: Vec<String> = TABLES.iter().map(|t| t.to_string()).collect();
     expected.sort();
-    assert_eq!(fx.test_db.tables().await, expected);
+    let ours: Vec<String> = fx
+        .test_db
+        .tables()
+        .await
+        .into_iter()
+        .filter(|table| !table.starts_with("billing_"))
+        .collect();
+    assert_eq!(ours, expected);
     assert_eq!(
         fx.store.get::<QueueSpec>(&a, q.id).await.unwrap(),
         q,
