@@ -70,7 +70,12 @@ fn every_corpus_file_inspects_as_expected() {
         }
         if let Ok(seen) = inspect_arrived(bytes, peer) {
             assert_invariants(name, &seen);
-            assert_eq!(seen.source, Some(peer), "{name}");
+            if name == "via-unbalanced-quote.sip" {
+                // rsipstack stamps it, then cannot read its own Via back (see the README).
+                assert_eq!(seen.source, None);
+            } else {
+                assert_eq!(seen.source, Some(peer), "{name}");
+            }
         }
     }
     let inspected =
@@ -274,7 +279,11 @@ fn bounded_random_inputs_never_break_the_extractors() {
         let peer = peers[round % peers.len()];
         if let Ok(seen) = inspect_arrived(&input, peer) {
             assert_invariants(&label, &seen);
-            assert_eq!(seen.source, Some(peer), "{label}");
+            // Never an address the sender claims; unreadable (None, answered 400) is allowed.
+            assert!(
+                seen.source.is_none() || seen.source == Some(peer),
+                "{label}"
+            );
         }
     }
     // Mutations must mostly still parse, or the loop would only ever test the parser's refusals.

@@ -129,6 +129,7 @@ const CASES: &[Case] = &[
     Case { file: "missing-cseq.sip", udp: Silence, tcp: None },
     Case { file: "from-without-tag.sip", udp: Silence, tcp: None },
     Case { file: "via-unparseable.sip", udp: Silence, tcp: None },
+    Case { file: "via-unbalanced-quote.sip", udp: Silence, tcp: None },
     Case { file: "cseq-method-mismatch.sip", udp: refused(400, "Bad CSeq"), tcp: Some(refused(400, "Bad CSeq")) },
     Case { file: "cseq-not-a-number.sip", udp: Silence, tcp: None },
     Case { file: "content-length-negative.sip", udp: refused(400, "Bad Content-Length"), tcp: Some(Closed) },
@@ -200,7 +201,7 @@ const CASES: &[Case] = &[
     Case { file: "ack-stray.sip", udp: Silence, tcp: None },
 ];
 
-/// Admits INVITEs from 127.0.0.1 only, as one trunk.
+/// Admits INVITEs from loopback addresses only, as one trunk.
 struct LoopbackTrunk(TrunkId);
 
 impl InboundGate for LoopbackTrunk {
@@ -243,8 +244,7 @@ async fn start_stack() -> Harness {
         registrar: Some(registrar),
     };
     let (stack, incoming) = SipStack::start(config, services).await.unwrap();
-    let addrs = stack.local_addrs();
-    let addr = addrs[0];
+    let addr = stack.local_addrs()[0];
     let calls = Arc::new(Mutex::new(HashMap::new()));
     tokio::spawn(refuse_every_call(incoming, calls.clone()));
     Harness { stack, addr, calls }
