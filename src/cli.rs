@@ -9,6 +9,7 @@
 //! error; they never print a secret except the one-time bootstrap password they generated.
 
 mod admin;
+mod billing;
 mod tenant;
 
 use std::path::PathBuf;
@@ -60,6 +61,69 @@ pub enum Command {
     /// Manage tenants (the client companies this installation serves).
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Run billing by hand: close periods, check invoices against their recomputation, list
+    /// invoices.
+    #[command(subcommand)]
+    Billing(BillingCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BillingCommand {
+    /// Finalize billing periods that have ended.
+    ///
+    /// With --all: what `hotline serve` does every few minutes, for every tenant — make missing
+    /// invoices, start the grace period of ended ones, finalize those whose grace is over. With
+    /// --tenant: finalize that tenant's ended periods, oldest first, stopping at one whose grace
+    /// period is still running (unless --skip-grace). Finalized invoices are sent to Stripe by
+    /// `hotline serve` when a Stripe key is configured.
+    ClosePeriod(ClosePeriodArgs),
+    /// Recompute a finalized invoice from its stored usage and tariff versions and show every
+    /// line that differs (a dry run: nothing is written).
+    ///
+    /// Exits 0 when the invoice matches its recomputation to the minor unit, 1 when it does not.
+    /// For a period still open it shows what finalizing now would bill.
+    Rerate {
+        /// The tenant, by slug or id
+        #[arg(long)]
+        tenant: String,
+        /// The billing period starting in this month (YYYY-MM), or on this date (YYYY-MM-DD)
+        #[arg(long)]
+        period: String,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a tenant's invoices, newest period first.
+    Invoices {
+        /// The tenant, by slug or id
+        #[arg(long)]
+        tenant: String,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["tenant", "all"])))]
+pub struct ClosePeriodArgs {
+    /// Only this tenant, by slug or id
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Every tenant
+    #[arg(long)]
+    pub all: bool,
+    /// Close as of this moment instead of now: YYYY-MM-DD (midnight UTC) or an RFC 3339 time;
+    /// never in the future
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
+    /// With --tenant: finalize ended periods even while their grace period for late call
+    /// records is running (late records then land on the next invoice)
+    #[arg(long, conflicts_with = "all")]
+    pub skip_grace: bool,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,6 +211,17 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Tenant(TenantCommand::Create(args)) => tenant::create(&config, args).await,
         Command::Tenant(TenantCommand::List { json }) => tenant::list(&config, json).await,
+        Command::Billing(BillingCommand::ClosePeriod(args)) => {
+            billing::close_period(&config, args).await
+        }
+        Command::Billing(BillingCommand::Rerate {
+            tenant,
+            period,
+            json,
+        }) => billing::rerate(&config, &tenant, &period, json).await,
+        Command::Billing(BillingCommand::Invoices { tenant, json }) => {
+            billing::invoices(&config, &tenant, json).await
+        }
     }
 }
 
@@ -197,6 +272,45 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn close_period_names_its_tenants() {
+        assert!(Cli::try_parse_from(["hotline", "billing", "close-period"]).is_err());
+        assert!(Cli::try_parse_from([
+            "hotline",
+            "billing",
+            "close-period",
+            "--all",
+            "--tenant",
+            "a"
+        ])
+        .is_err());
+        assert!(Cli::try_parse_from([
+            "hotline",
+            "billing",
+            "close-period",
+            "--all",
+            "--skip-grace"
+        ])
+        .is_err());
+        let cli = Cli::try_parse_from([
+            "hotline",
+            "billing",
+            "close-period",
+            "--tenant",
+            "acme",
+            "--at",
+            "2026-04-01",
+        ])
+        .expect("parses");
+        match cli.command {
+            Command::Billing(BillingCommand::ClosePeriod(args)) => {
+                assert_eq!(args.tenant.as_deref(), Some("acme"));
+                assert_eq!(args.at.as_deref(), Some("2026-04-01"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

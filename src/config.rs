@@ -51,6 +51,7 @@ pub struct Config {
     pub rtp: RtpConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
+    pub billing: BillingConfig,
 }
 
 #[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -140,6 +141,46 @@ impl fmt::Debug for AuthConfig {
     }
 }
 
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingConfig {
+    /// Stripe secret key (`sk_live_...`, `sk_test_...`, `rk_...`); absent means finalized
+    /// invoices stay local and nothing is sent to Stripe.
+    pub stripe_secret_key: Option<String>,
+    /// Stripe's webhook signing secret (`whsec_...`); without it every webhook is refused.
+    pub stripe_webhook_secret: Option<String>,
+    /// Stripe's API root without `/v1` (a mock in tests); absent means `https://api.stripe.com`.
+    pub stripe_api_base: Option<String>,
+    /// Grace period for late call records of billing accounts created without one, in hours.
+    pub grace_period_hours: u32,
+    /// The firm printed as the seller on invoices.
+    pub seller_name: String,
+    /// The seller's address, registration and tax numbers, one printed line each.
+    pub seller_address: Vec<String>,
+}
+
+impl fmt::Debug for BillingConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BillingConfig")
+            .field(
+                "stripe_secret_key",
+                &self.stripe_secret_key.as_ref().map(|_| REDACTED),
+            )
+            .field(
+                "stripe_webhook_secret",
+                &self.stripe_webhook_secret.as_ref().map(|_| REDACTED),
+            )
+            .field("stripe_api_base", &self.stripe_api_base)
+            .field("grace_period_hours", &self.grace_period_hours)
+            .field("seller_name", &self.seller_name)
+            .field("seller_address", &self.seller_address)
+            .finish()
+    }
+}
+
+/// The longest grace period an account may have (billing refuses more): 31 days.
+const MAX_GRACE_PERIOD_HOURS: u32 = 31 * 24;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
@@ -197,6 +238,14 @@ impl Default for Config {
             log: LogConfig {
                 format: LogFormat::Text,
                 level: "info".into(),
+            },
+            billing: BillingConfig {
+                stripe_secret_key: None,
+                stripe_webhook_secret: None,
+                stripe_api_base: None,
+                grace_period_hours: 24,
+                seller_name: "Hotline".into(),
+                seller_address: Vec::new(),
             },
         }
     }
@@ -321,12 +370,80 @@ impl Config {
         if shown.auth.jwt_secret.is_some() {
             shown.auth.jwt_secret = Some(REDACTED.into());
         }
+        if shown.billing.stripe_secret_key.is_some() {
+            shown.billing.stripe_secret_key = Some(REDACTED.into());
+        }
+        if shown.billing.stripe_webhook_secret.is_some() {
+            shown.billing.stripe_webhook_secret = Some(REDACTED.into());
+        }
         shown
     }
 
     /// The redacted configuration as a TOML document (what `hotline config` prints).
     pub fn to_redacted_toml(&self) -> Result<String, toml::ser::Error> {
         toml::to_string(&self.redacted())
+    }
+
+    /// The billing keys: usable Stripe settings (secrets are never echoed), a grace period
+    /// billing accepts, a seller to print.
+    fn validate_billing(&self, problem: &mut impl FnMut(&str, String)) {
+        let billing = &self.billing;
+        let unusable = |secret: &Option<String>| {
+            secret
+                .as_deref()
+                .is_some_and(|s| s.is_empty() || s.trim() != s || s.contains(char::is_whitespace))
+        };
+        if unusable(&billing.stripe_secret_key) {
+            problem(
+                "billing.stripe_secret_key",
+                "must not contain or be surrounded by whitespace".into(),
+            );
+        }
+        if unusable(&billing.stripe_webhook_secret) {
+            problem(
+                "billing.stripe_webhook_secret",
+                "must not contain or be surrounded by whitespace".into(),
+            );
+        }
+        if billing.stripe_secret_key.is_none() {
+            for (key, set) in [
+                (
+                    "billing.stripe_webhook_secret",
+                    billing.stripe_webhook_secret.is_some(),
+                ),
+                ("billing.stripe_api_base", billing.stripe_api_base.is_some()),
+            ] {
+                if set {
+                    problem(
+                        key,
+                        "has no effect without billing.stripe_secret_key".into(),
+                    );
+                }
+            }
+        }
+        if let Some(base) = &billing.stripe_api_base {
+            if !(base.starts_with("https://") || base.starts_with("http://")) {
+                problem(
+                    "billing.stripe_api_base",
+                    format!("{base:?} is not an http(s) URL"),
+                );
+            }
+        }
+        if billing.grace_period_hours > MAX_GRACE_PERIOD_HOURS {
+            problem(
+                "billing.grace_period_hours",
+                format!(
+                    "{} is more than {MAX_GRACE_PERIOD_HOURS} (31 days)",
+                    billing.grace_period_hours
+                ),
+            );
+        }
+        if billing.seller_name.trim().is_empty() {
+            problem(
+                "billing.seller_name",
+                "must name the firm issuing invoices".into(),
+            );
+        }
     }
 
     /// The registrar's keys: expiry bounds in order, algorithms it knows, non-zero limits.
@@ -462,6 +579,7 @@ impl Config {
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             problem("log.level", format!("{:?}: {err}", self.log.level));
         }
+        self.validate_billing(&mut problem);
 
         if problems.is_empty() {
             Ok(())
@@ -870,6 +988,64 @@ mod tests {
         // The printed document is itself a loadable configuration file.
         let (_dir, path) = file(&shown.replace("\"***\"", "\"0123456789abcdef0123456789abcdef\""));
         Config::load_from(Some(&path), env_of(&[])).expect("printed config loads back");
+    }
+
+    #[test]
+    fn stripe_secrets_are_redacted_and_billing_keys_checked() {
+        let config = Config::load_from(
+            None,
+            env_of(&[
+                ("HOTLINE_BILLING_STRIPE_SECRET_KEY", "sk_test_topsecret123"),
+                ("HOTLINE_BILLING_STRIPE_WEBHOOK_SECRET", "whsec_hushhush456"),
+                ("HOTLINE_BILLING_GRACE_PERIOD_HOURS", "48"),
+                (
+                    "HOTLINE_BILLING_SELLER_ADDRESS",
+                    r#"["Main Street 1", "VAT SK2020123456"]"#,
+                ),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(config.billing.grace_period_hours, 48);
+        assert_eq!(config.billing.seller_address.len(), 2);
+        let shown = config.to_redacted_toml().expect("toml");
+        assert!(shown.contains("stripe_secret_key = \"***\""), "{shown}");
+        assert!(shown.contains("stripe_webhook_secret = \"***\""), "{shown}");
+        let debug = format!("{config:?}");
+        for text in [&shown, &debug] {
+            assert!(
+                !text.contains("topsecret123") && !text.contains("hushhush456"),
+                "{text}"
+            );
+        }
+
+        let err = Config::load_from(
+            None,
+            env_of(&[
+                ("HOTLINE_BILLING_STRIPE_WEBHOOK_SECRET", "whsec_orphan"),
+                ("HOTLINE_BILLING_GRACE_PERIOD_HOURS", "745"),
+                ("HOTLINE_BILLING_SELLER_NAME", " "),
+            ]),
+        )
+        .expect_err("invalid billing keys");
+        let text = err.to_string();
+        for needle in [
+            "billing.stripe_webhook_secret (HOTLINE_BILLING_STRIPE_WEBHOOK_SECRET): has no effect without billing.stripe_secret_key",
+            "billing.grace_period_hours (HOTLINE_BILLING_GRACE_PERIOD_HOURS): 745 is more than 744",
+            "billing.seller_name",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from: {text}");
+        }
+        assert!(!text.contains("whsec_orphan"), "secret echoed: {text}");
+
+        let err = Config::load_from(
+            None,
+            env_of(&[
+                ("HOTLINE_BILLING_STRIPE_SECRET_KEY", "sk_test_x"),
+                ("HOTLINE_BILLING_STRIPE_API_BASE", "stripe.local"),
+            ]),
+        )
+        .expect_err("not a URL");
+        assert!(err.to_string().contains("billing.stripe_api_base"), "{err}");
     }
 
     #[test]

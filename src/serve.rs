@@ -1,6 +1,8 @@
-//! `hotline serve`: wires the configuration, the database, the tenant store and the token service
-//! into the HTTP API, starts the telephony side (SIP stack, registrar, trunks, call engine; see
-//! `wiring::sip`), and runs both until Ctrl-C or SIGTERM.
+//! `hotline serve`: wires the configuration, the database, the tenant store, billing and the token
+//! service into the HTTP API, starts the telephony side (SIP stack, registrar, trunks, call engine;
+//! see `wiring::sip`) and billing's background work (periodic close, seat and number ownership,
+//! and the Stripe outbox only when a key is configured; see `wiring::billing`), and runs them until
+//! Ctrl-C or SIGTERM.
 //!
 //! Start-up order matters: the database is migrated and the signing key loaded before the port is
 //! bound, so a server that accepts connections is a server that can answer them. On shutdown the
@@ -67,8 +69,15 @@ pub async fn run(config: &Config, config_file: Option<&Path>) -> Result<()> {
         );
     }
 
+    let gateway = crate::wiring::billing::gateway(config)?;
+    let billing = hotline_billing::Billing::new(db.clone(), gateway);
+    let billing_tasks = crate::wiring::billing::BillingTasks::start(billing.clone(), store.clone());
+
     let telephony = crate::wiring::sip::start(config, store.clone()).await?;
-    let app = hotline_admin_ui::router(AppState::new(store, tokens));
+    let app = hotline_admin_ui::router(
+        AppState::new(store, tokens)
+            .with_billing(crate::wiring::billing::api_context(config, billing)),
+    );
     tracing::info!(
         http = %local,
         sip = ?telephony.sip_addrs(),
@@ -108,6 +117,7 @@ pub async fn run(config: &Config, config_file: Option<&Path>) -> Result<()> {
         }
     };
     telephony.shutdown(Duration::from_secs(5)).await;
+    billing_tasks.shutdown(Duration::from_secs(5)).await;
     // Closing waits for connections in use; a request stuck past the drain must not hold us.
     if tokio::time::timeout(Duration::from_secs(5), db.close())
         .await

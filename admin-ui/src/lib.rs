@@ -38,15 +38,25 @@ pub struct AppState {
     pub store: Store,
     pub tokens: TokenService,
     pub metrics: PrometheusHandle,
+    pub billing: api::billing_context::BillingContext,
 }
 
 impl AppState {
+    /// The service over `store`, with billing on the same database and no payment gateway.
     pub fn new(store: Store, tokens: TokenService) -> Self {
+        let billing = api::billing_context::BillingContext::local(store.db().clone());
         Self {
             store,
             tokens,
             metrics: metrics::handle(),
+            billing,
         }
+    }
+
+    /// The same service with this billing (a payment gateway, the seller, a clock).
+    pub fn with_billing(mut self, billing: api::billing_context::BillingContext) -> Self {
+        self.billing = billing;
+        self
     }
 }
 
@@ -73,7 +83,8 @@ errors are application/problem+json; updates are JSON Merge Patch with If-Match.
         (name = "api-keys", description = "A tenant's machine credentials"),
         (name = "audit", description = "Configuration changes"),
         (name = "trunks", description = "Carrier trunks (the operator's)"),
-        (name = "calls", description = "Call history: one record per finished call")
+        (name = "calls", description = "Call history: one record per finished call"),
+        (name = "billing", description = "Tariffs, contracts, usage, invoices, credit notes, revenue; Idempotency-Key on money-moving POSTs")
     )
 )]
 struct ApiDoc;
@@ -114,6 +125,17 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(api::audit::routes())
         .merge(api::trunks::routes())
         .merge(api::calls::routes())
+        .merge(api::tariffs::routes())
+        .merge(api::billing_accounts::routes())
+        .merge(api::contracts::routes())
+        .merge(api::billing_periods::routes())
+        .merge(api::invoices::routes())
+        .merge(api::credit_notes::routes())
+        .merge(api::usage::routes())
+        .merge(api::usage_export::routes())
+        .merge(api::invoice_print::routes())
+        .merge(api::revenue::routes())
+        .merge(api::stripe_webhook::routes())
         .split_for_parts()
 }
 

@@ -59,6 +59,21 @@ fn matrix() -> Vec<(Method, &'static str, Option<Value>)> {
         (M::GET, "/api/v1/tenants/{tenant_id}/audit", None),
         (M::GET, "/api/v1/tenants/{tenant_id}/calls", None),
         (M::GET, "/api/v1/tenants/{tenant_id}/calls/{id}", None),
+        (M::GET, "/api/v1/tenants/{tenant_id}/billing/account", None),
+        (M::PUT, "/api/v1/tenants/{tenant_id}/billing/account", Some(json!({ "name": "Hijacked", "currency": "EUR", "time_zone": "Europe/Bratislava" }))),
+        (M::GET, "/api/v1/tenants/{tenant_id}/billing/contract", None),
+        (M::PUT, "/api/v1/tenants/{tenant_id}/billing/contract", Some(json!({ "tariff_id": uuid::Uuid::now_v7(), "starts_on": "2026-01-01" }))),
+        (M::GET, "/api/v1/tenants/{tenant_id}/billing/usage", None),
+        (M::POST, "/api/v1/tenants/{tenant_id}/billing/close-period", Some(json!({ "skip_grace": true }))),
+        (M::GET, "/api/v1/tenants/{tenant_id}/invoices", None),
+        (M::GET, "/api/v1/tenants/{tenant_id}/invoices/{id}", None),
+        (M::GET, "/api/v1/tenants/{tenant_id}/invoices/{id}/lines", None),
+        (M::GET, "/api/v1/tenants/{tenant_id}/invoices/{id}/usage.csv", None),
+        (M::GET, "/api/v1/tenants/{tenant_id}/invoices/{id}/print", None),
+        (M::POST, "/api/v1/tenants/{tenant_id}/invoices/{id}/finalize", None),
+        (M::POST, "/api/v1/tenants/{tenant_id}/invoices/{id}/void", None),
+        (M::GET, "/api/v1/tenants/{tenant_id}/invoices/{id}/credit-notes", None),
+        (M::POST, "/api/v1/tenants/{tenant_id}/invoices/{id}/credit-notes", Some(json!({ "lines": [{ "description": "refund", "amount_minor": 100 }] }))),
     ]
 }
 
@@ -73,10 +88,29 @@ fn expected_on_victims_url(method: &Method, template: &str) -> StatusCode {
     }
 }
 
-/// The answer on the attacker's own URL naming the victim's ids: 404, except for releasing a
-/// number, which no tenant role may do to any number (403 whatever the id).
+/// The answer on the attacker's own URL naming the victim's ids: 404, except for what no tenant
+/// role may do to any id (403 whatever the id): releasing a number, and the operator's billing
+/// actions on an invoice.
 fn expected_on_own_url(method: &Method, template: &str) -> StatusCode {
-    if *method == Method::DELETE && template == "/api/v1/tenants/{tenant_id}/numbers/{id}" {
+    let operator_only = [
+        (Method::DELETE, "/api/v1/tenants/{tenant_id}/numbers/{id}"),
+        (
+            Method::POST,
+            "/api/v1/tenants/{tenant_id}/invoices/{id}/finalize",
+        ),
+        (
+            Method::POST,
+            "/api/v1/tenants/{tenant_id}/invoices/{id}/void",
+        ),
+        (
+            Method::POST,
+            "/api/v1/tenants/{tenant_id}/invoices/{id}/credit-notes",
+        ),
+    ];
+    if operator_only
+        .iter()
+        .any(|(m, t)| m == method && *t == template)
+    {
         StatusCode::FORBIDDEN
     } else {
         StatusCode::NOT_FOUND
@@ -96,6 +130,11 @@ fn ghost_ids() -> Ids {
         api_key: id(),
         trunk: id(),
         call: id(),
+        invoice: id(),
+        closing_invoice: id(),
+        spare_invoice: id(),
+        tariff: id(),
+        tariff_version: "2".into(),
     }
 }
 

@@ -32,6 +32,10 @@ enum Fresh {
     /// A new firm agent assigned to A.
     FirmAssignment,
     Trunk,
+    /// A's invoice that waits out its grace period (finalizing consumes it).
+    ClosingInvoice,
+    /// A's older finalized invoice (voiding consumes it).
+    SpareInvoice,
 }
 
 struct Row {
@@ -96,6 +100,21 @@ fn table() -> Vec<Row> {
         row(&get,    "/api/v1/tenants/{tenant_id}/audit",                       A::AuditRead,          [Y, N, N, N, N], None, F::No),
         row(&get,    "/api/v1/tenants/{tenant_id}/calls",                       A::CallHistoryRead,    [Y, Y, N, N, N], None, F::No),
         row(&get,    "/api/v1/tenants/{tenant_id}/calls/{id}",                  A::CallHistoryRead,    [Y, Y, N, N, N], None, F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/billing/account",             A::BillingRead,        [Y, N, N, N, Y], None, F::No),
+        row(&put,    "/api/v1/tenants/{tenant_id}/billing/account",             A::BillingManage,      [N, N, N, N, N], Some(|n| json!({ "name": format!("Company A {n}"), "currency": "EUR", "tax_rate": "0.20", "time_zone": "Europe/Bratislava", "grace_period_secs": 31 * 24 * 3600 })), F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/billing/contract",            A::BillingRead,        [Y, N, N, N, Y], None, F::No),
+        row(&put,    "/api/v1/tenants/{tenant_id}/billing/contract",            A::BillingManage,      [N, N, N, N, N], Some(|_| json!({ "tariff_id": "{tariff_id}", "starts_on": "2025-12-01" })), F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/billing/usage",               A::BillingRead,        [Y, N, N, N, Y], None, F::No),
+        row(&post,   "/api/v1/tenants/{tenant_id}/billing/close-period",        A::BillingManage,      [N, N, N, N, N], Some(|_| json!({})), F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/invoices",                    A::BillingRead,        [Y, N, N, N, Y], None, F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/invoices/{id}",               A::BillingRead,        [Y, N, N, N, Y], None, F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/invoices/{id}/lines",         A::BillingRead,        [Y, N, N, N, Y], None, F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/invoices/{id}/usage.csv",     A::BillingRead,        [Y, N, N, N, Y], None, F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/invoices/{id}/print",         A::BillingRead,        [Y, N, N, N, Y], None, F::No),
+        row(&post,   "/api/v1/tenants/{tenant_id}/invoices/{id}/finalize",      A::BillingManage,      [N, N, N, N, N], None, F::ClosingInvoice),
+        row(&post,   "/api/v1/tenants/{tenant_id}/invoices/{id}/void",          A::BillingManage,      [N, N, N, N, N], None, F::SpareInvoice),
+        row(&get,    "/api/v1/tenants/{tenant_id}/invoices/{id}/credit-notes",  A::BillingRead,        [Y, N, N, N, Y], None, F::No),
+        row(&post,   "/api/v1/tenants/{tenant_id}/invoices/{id}/credit-notes",  A::BillingManage,      [N, N, N, N, N], Some(|n| json!({ "lines": [{ "description": format!("goodwill {n}"), "amount_minor": 1 }] })), F::No),
         row(&get,    "/api/v1/tenants",                                         A::TenantList,         [N, N, N, N, N], None, F::No),
         row(&post,   "/api/v1/tenants",                                         A::TenantCreate,       [N, N, N, N, N], Some(|n| json!({ "slug": format!("rbac-{n}"), "name": format!("Company {n}"), "time_zone": "UTC" })), F::No),
         row(&get,    "/api/v1/agents",                                          A::FirmAgentManage,    [N, N, N, N, N], None, F::No),
@@ -115,6 +134,14 @@ fn table() -> Vec<Row> {
         row(&get,    "/api/v1/trunks/{id}",                                     A::TrunkManage,        [N, N, N, N, N], None, F::No),
         row(&patch,  "/api/v1/trunks/{id}",                                     A::TrunkManage,        [N, N, N, N, N], Some(|n| json!({ "max_concurrent_calls": 10 + n })), F::No),
         row(&delete, "/api/v1/trunks/{id}",                                     A::TrunkManage,        [N, N, N, N, N], None, F::Trunk),
+        row(&get,    "/api/v1/tariffs",                                         A::TariffManage,       [N, N, N, N, N], None, F::No),
+        row(&post,   "/api/v1/tariffs",                                         A::TariffManage,       [N, N, N, N, N], Some(|n| json!({ "name": format!("Tariff {n}"), "currency": "EUR" })), F::No),
+        row(&get,    "/api/v1/tariffs/{id}",                                    A::TariffManage,       [N, N, N, N, N], None, F::No),
+        // Replacing the unused version 2 comes before adding version 3, which would make it
+        // no longer the latest.
+        row(&put,    "/api/v1/tariffs/{id}/versions/{version}",                 A::TariffManage,       [N, N, N, N, N], Some(|_| tariff_prices(2, "2026-07-01", "0.06")), F::No),
+        row(&post,   "/api/v1/tariffs/{id}/versions",                           A::TariffManage,       [N, N, N, N, N], Some(|_| tariff_prices(3, "2026-09-01", "0.07")), F::No),
+        row(&get,    "/api/v1/billing/revenue",                                 A::BillingManage,      [N, N, N, N, N], None, F::No),
     ]
 }
 
@@ -128,6 +155,7 @@ fn every_action() -> Vec<Action> {
         PlatformUserManage, PlatformAuditRead, TrunkManage, TenantRead, NumberRead, NumberRoute,
         HotlineRead, HotlineWrite, QueueRead, QueueWrite, QueueMembersWrite, AgentRead, AgentWrite,
         PromptRead, PromptWrite, UserRead, UserWrite, ApiKeyManage, AuditRead, CallHistoryRead,
+        TariffManage, BillingManage, BillingRead,
     ];
     for action in &all {
         match action {
@@ -135,7 +163,8 @@ fn every_action() -> Vec<Action> {
             | FirmAgentManage | PlatformUserManage | PlatformAuditRead | TrunkManage | TenantRead | NumberRead
             | NumberRoute | HotlineRead | HotlineWrite | QueueRead | QueueWrite
             | QueueMembersWrite | AgentRead | AgentWrite | PromptRead | PromptWrite | UserRead
-            | UserWrite | ApiKeyManage | AuditRead | CallHistoryRead => {}
+            | UserWrite | ApiKeyManage | AuditRead | CallHistoryRead | TariffManage | BillingManage
+            | BillingRead => {}
         }
     }
     all
@@ -163,8 +192,8 @@ fn the_hand_written_table_agrees_with_rbac_permits() {
 fn the_table_covers_every_route_and_every_action() {
     let rows = table();
     for (method, path) in API_ROUTES {
-        if path.starts_with("/api/v1/auth/") || *path == "/api/v1/me" {
-            continue; // credentials themselves, no RBAC action
+        if UNAUTHENTICATED_ROUTES.contains(&(*method, *path)) || *path == "/api/v1/me" {
+            continue; // credentials themselves, or verified otherwise: no RBAC action
         }
         assert!(
             rows.iter()
@@ -189,13 +218,25 @@ struct Principal {
 }
 
 /// Ids the table's paths are filled with: A's standing resources, and for the operator's
-/// routes the standing firm agent (`/agents/{id}`), the platform admin (`/users/{id}`) and the
-/// standing trunk (`/trunks/{id}`).
+/// routes the standing firm agent (`/agents/{id}`), the platform admin (`/users/{id}`), the
+/// standing trunk (`/trunks/{id}`) and the standing tariff (`/tariffs/{id}`).
 fn path_for(template: &str, tenant: &str, tenant_ids: &Ids, platform_ids: &Ids) -> String {
     if template.starts_with("/api/v1/tenants/{tenant_id}") {
         fill(template, tenant, tenant_ids)
     } else {
         fill(template, tenant, platform_ids)
+    }
+}
+
+/// A body with its placeholders (`"{tariff_id}"`) replaced by the fixture's ids.
+fn with_ids(body: Value, ids: &Ids) -> Value {
+    match body {
+        Value::String(text) if text == "{tariff_id}" => Value::String(ids.tariff.clone()),
+        Value::Object(map) => map
+            .into_iter()
+            .map(|(key, value)| (key, with_ids(value, ids)))
+            .collect(),
+        other => other,
     }
 }
 
@@ -312,6 +353,8 @@ async fn make_fresh(
                 .await;
             platform_ids.trunk = str_of(&made, "id");
         }
+        Fresh::ClosingInvoice => tenant_ids.invoice = tenant_ids.closing_invoice.clone(),
+        Fresh::SpareInvoice => tenant_ids.invoice = tenant_ids.spare_invoice.clone(),
         Fresh::FirmAgent | Fresh::FirmAssignment => {
             let made = app
                 .create("/api/v1/agents", op, json!({ "name": format!("Doomed {n}"), "sip_username": format!("doomedfirm{n}"), "sip_password": "sip-secret-8" }))
@@ -372,10 +415,13 @@ async fn each_role_does_exactly_what_the_table_says(backend: hotline_core::Backe
             json!({ "name": "Standing Carrier", "inbound": { "sources": ["203.0.113.0/24"] } }),
         )
         .await;
+    let tariff = standard_tariff(app, "Standing Tariff", "2025-01-01").await;
     let platform_ids = Ids {
         agent: str_of(&firm, "id"),
         user: str_of(&me, "id"),
         trunk: str_of(&trunk, "id"),
+        tariff,
+        tariff_version: "2".into(),
         ..Ids::default()
     };
 
@@ -405,7 +451,7 @@ async fn each_role_does_exactly_what_the_table_says(backend: hotline_core::Backe
             }
             let headers: Vec<(&str, &str)> =
                 headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let body = row.body.map(|f| f(n));
+            let body = row.body.map(|f| with_ids(f(n), &tenant_ids));
             let before = app.fingerprint().await;
             let reply = app
                 .request(

@@ -11,7 +11,8 @@
 //! periods), [`content`] (canonical invoice content and its hash), [`rerate`] (line diffs).
 //! With IO: [`store`] (both database backends: ingestion, periods, invoices, credit notes,
 //! webhooks, outbox rows), [`outbox`] (the driver that mirrors finalized invoices to the
-//! [`gateway`]), and [`Billing`], the handle the binary holds.
+//! [`gateway`]), [`Billing`], the handle the binary holds, and [`closing`] (one tenant's
+//! periods closed by hand).
 
 pub mod invoice_calc;
 pub mod money;
@@ -23,6 +24,8 @@ pub mod usage;
 
 pub mod gateway;
 
+mod availability;
+pub mod closing;
 pub mod content;
 pub mod cycle;
 pub mod error;

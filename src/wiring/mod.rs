@@ -1,7 +1,8 @@
 //! Adapters that join the crates: each implements a trait a crate owns (the call engine's
 //! `Directory`, its `OutboundTrunks`, the SIP stack's views of agents and trunks) over another
-//! crate (mostly the tenant store). They translate and cache; business rules stay in the crates.
+//! crate (mostly the tenant store), and billing's background work (`billing`). They translate and cache; business rules stay in the crates.
 
+pub mod billing;
 pub mod calls;
 pub mod directory;
 pub mod registrar;

@@ -69,6 +69,11 @@ pub enum Action {
     PlatformAuditRead,
     /// Carrier trunks: their addresses and the credentials sent to providers.
     TrunkManage,
+    /// Tariffs and their versions: the prices every contract bills by.
+    TariffManage,
+    /// Billing accounts, contracts, closing periods, finalizing, voiding, credit notes, and the
+    /// firm's revenue across tenants.
+    BillingManage,
     // Inside a tenant.
     TenantRead,
     NumberRead,
@@ -89,6 +94,8 @@ pub enum Action {
     AuditRead,
     /// The tenant's call history (caller numbers included).
     CallHistoryRead,
+    /// The tenant's usage, invoices, credit notes, billing account and contract.
+    BillingRead,
 }
 
 use Action::*;
@@ -116,6 +123,7 @@ const TABLE: &[(Role, &[Action])] = &[
             ApiKeyManage,
             AuditRead,
             CallHistoryRead,
+            BillingRead,
         ],
     ),
     (
@@ -144,7 +152,7 @@ const TABLE: &[(Role, &[Action])] = &[
             PromptWrite,
         ],
     ),
-    (BillingViewer, &[TenantRead, NumberRead]),
+    (BillingViewer, &[TenantRead, NumberRead, BillingRead]),
 ];
 
 /// May `role` perform `action`?
@@ -184,6 +192,8 @@ mod tests {
                 PlatformUserManage,
                 PlatformAuditRead,
                 TrunkManage,
+                TariffManage,
+                BillingManage,
             ] {
                 assert!(!permits(role, action), "{role:?} must not {action:?}");
             }
@@ -196,6 +206,15 @@ mod tests {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
         assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn billing_is_read_by_tenant_admins_and_billing_viewers_only() {
+        let readers: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|role| permits(*role, BillingRead))
+            .collect();
+        assert_eq!(readers, vec![PlatformAdmin, TenantAdmin, BillingViewer]);
     }
 
     #[test]

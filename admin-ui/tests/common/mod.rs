@@ -6,6 +6,10 @@
 //! The fixture ([`World`]): tenants A and B with an admin each; in A a user of every tenant role
 //! and one resource of every kind (number, hotline, queue, prompt, own agent, user, API key, and
 //! a queue membership); in B one of each kind too, so that B's lists are never trivially empty.
+//! Each tenant is billed too ([`BILLING_NOW`] is billing's clock): its own tariff, an account and
+//! a contract from December 2025, and a call in each of January, February and March, closed so
+//! that December and January are finalized, February waits out its grace period and March is
+//! open.
 //!
 //! [`API_ROUTES`] is the list of every `/api/v1` route; `openapi.rs` checks it against the
 //! router's OpenAPI document both ways, and `cross_tenant.rs` and `rbac.rs` check that their
@@ -15,12 +19,17 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
+use chrono::{DateTime, Utc};
+use hotline_admin_ui::api::billing_context::{BillingContext, Seller};
 use hotline_admin_ui::{router, AppState};
+use hotline_billing::gateway::PaymentGateway;
+use hotline_billing::Billing;
 use hotline_core::testing::TestDb;
 use hotline_core::Backend;
 use hotline_tenants::auth::TokenService;
@@ -104,6 +113,27 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/tenants/{tenant_id}/audit"),
     ("GET", "/api/v1/tenants/{tenant_id}/calls"),
     ("GET", "/api/v1/tenants/{tenant_id}/calls/{id}"),
+    ("GET", "/api/v1/tenants/{tenant_id}/billing/account"),
+    ("PUT", "/api/v1/tenants/{tenant_id}/billing/account"),
+    ("GET", "/api/v1/tenants/{tenant_id}/billing/contract"),
+    ("PUT", "/api/v1/tenants/{tenant_id}/billing/contract"),
+    ("GET", "/api/v1/tenants/{tenant_id}/billing/usage"),
+    ("POST", "/api/v1/tenants/{tenant_id}/billing/close-period"),
+    ("GET", "/api/v1/tenants/{tenant_id}/invoices"),
+    ("GET", "/api/v1/tenants/{tenant_id}/invoices/{id}"),
+    ("GET", "/api/v1/tenants/{tenant_id}/invoices/{id}/lines"),
+    ("GET", "/api/v1/tenants/{tenant_id}/invoices/{id}/usage.csv"),
+    ("GET", "/api/v1/tenants/{tenant_id}/invoices/{id}/print"),
+    ("POST", "/api/v1/tenants/{tenant_id}/invoices/{id}/finalize"),
+    ("POST", "/api/v1/tenants/{tenant_id}/invoices/{id}/void"),
+    (
+        "GET",
+        "/api/v1/tenants/{tenant_id}/invoices/{id}/credit-notes",
+    ),
+    (
+        "POST",
+        "/api/v1/tenants/{tenant_id}/invoices/{id}/credit-notes",
+    ),
     ("GET", "/api/v1/agents"),
     ("POST", "/api/v1/agents"),
     ("PATCH", "/api/v1/agents/{id}"),
@@ -121,7 +151,48 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/trunks/{id}"),
     ("PATCH", "/api/v1/trunks/{id}"),
     ("DELETE", "/api/v1/trunks/{id}"),
+    ("GET", "/api/v1/tariffs"),
+    ("POST", "/api/v1/tariffs"),
+    ("GET", "/api/v1/tariffs/{id}"),
+    ("POST", "/api/v1/tariffs/{id}/versions"),
+    ("PUT", "/api/v1/tariffs/{id}/versions/{version}"),
+    ("GET", "/api/v1/billing/revenue"),
+    ("POST", "/api/v1/billing/stripe/webhook"),
 ];
+
+/// Routes called without credentials (verified otherwise), outside the RBAC table.
+pub const UNAUTHENTICATED_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/auth/logout"),
+    ("POST", "/api/v1/billing/stripe/webhook"),
+];
+
+/// Billing's clock in every suite: mid-March 2026, UTC.
+pub const BILLING_NOW: &str = "2026-03-15T12:00:00Z";
+
+/// A clock tests set and move.
+#[derive(Clone)]
+pub struct TestClock(Arc<Mutex<DateTime<Utc>>>);
+
+impl TestClock {
+    pub fn at(text: &str) -> Self {
+        let at = DateTime::parse_from_rfc3339(text)
+            .expect("an RFC 3339 time")
+            .with_timezone(&Utc);
+        Self(Arc::new(Mutex::new(at)))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock")
+    }
+
+    pub fn set(&self, text: &str) {
+        *self.0.lock().expect("clock") = DateTime::parse_from_rfc3339(text)
+            .expect("an RFC 3339 time")
+            .with_timezone(&Utc);
+    }
+}
 
 /// The tenant-scoped routes: those under `/api/v1/tenants/{tenant_id}`.
 pub fn tenant_routes() -> Vec<(&'static str, &'static str)> {
@@ -141,10 +212,18 @@ pub struct App {
     pub router: Router,
     /// The platform admin's access token.
     pub operator: String,
+    /// Billing as the service uses it, on [`App::clock`].
+    pub billing: Billing,
+    pub clock: TestClock,
 }
 
 impl App {
     pub async fn new(backend: Backend) -> Self {
+        Self::with_gateway(backend, None).await
+    }
+
+    /// The service with billing sending to `gateway`.
+    pub async fn with_gateway(backend: Backend, gateway: Option<Arc<dyn PaymentGateway>>) -> Self {
         let test_db = TestDb::new(backend).await;
         let store = Store::new(test_db.db.clone(), StoreConfig::default());
         store
@@ -156,7 +235,19 @@ impl App {
             Duration::from_secs(900),
             Duration::from_secs(86_400),
         );
-        let router = router(AppState::new(store.clone(), tokens.clone()));
+        let clock = TestClock::at(BILLING_NOW);
+        let clock_handle = clock.clone();
+        let billing = Billing::new(test_db.db.clone(), gateway)
+            .with_clock(Arc::new(move || clock_handle.now()));
+        let context = BillingContext {
+            billing: billing.clone(),
+            seller: Seller {
+                name: "Callfirm Outsourcing a.s.".into(),
+                address_lines: vec!["Main Street 1".into(), "VAT SK2020123456".into()],
+            },
+            default_grace: Duration::from_secs(24 * 3600),
+        };
+        let router = router(AppState::new(store.clone(), tokens.clone()).with_billing(context));
         let mut app = Self {
             backend,
             test_db,
@@ -164,6 +255,8 @@ impl App {
             tokens,
             router,
             operator: String::new(),
+            billing,
+            clock,
         };
         app.operator = app.login(OPERATOR_EMAIL, PASSWORD).await;
         app
@@ -471,6 +564,16 @@ pub struct Ids {
     pub trunk: String,
     /// A finished call in the tenant's call history (written by the store, as the call engine does).
     pub call: String,
+    /// The tenant's finalized January 2026 invoice.
+    pub invoice: String,
+    /// The tenant's February 2026 invoice, ended and waiting out its grace period.
+    pub closing_invoice: String,
+    /// The tenant's finalized December 2025 invoice, for what consumes one (voiding).
+    pub spare_invoice: String,
+    /// The tenant's tariff (or, on the operator's routes, a standing one).
+    pub tariff: String,
+    /// Its latest version, not yet in effect.
+    pub tariff_version: String,
 }
 
 impl Ids {
@@ -486,6 +589,8 @@ impl Ids {
             "api-keys" => &self.api_key,
             "trunks" => &self.trunk,
             "calls" => &self.call,
+            "invoices" => &self.invoice,
+            "tariffs" => &self.tariff,
             other => panic!("no fixture id for collection {other:?}"),
         }
     }
@@ -500,12 +605,17 @@ impl Ids {
             self.user.clone(),
             self.api_key.clone(),
             self.call.clone(),
+            self.invoice.clone(),
+            self.closing_invoice.clone(),
+            self.spare_invoice.clone(),
+            self.tariff.clone(),
         ]
     }
 }
 
 /// Fill an OpenAPI path template: `{tenant_id}` with `tenant`, `{queue_id}` and `{agent_id}`
-/// with the queue and agent of `ids`, and `{id}` with the id of the collection before it.
+/// with the queue and agent of `ids`, `{version}` with its tariff version, and `{id}` with the id
+/// of the collection before it.
 pub fn fill(template: &str, tenant: &str, ids: &Ids) -> String {
     let segments: Vec<&str> = template.split('/').collect();
     let mut out: Vec<String> = Vec::new();
@@ -514,6 +624,7 @@ pub fn fill(template: &str, tenant: &str, ids: &Ids) -> String {
             "{tenant_id}" => tenant.to_string(),
             "{queue_id}" => ids.queue.clone(),
             "{agent_id}" => ids.agent.clone(),
+            "{version}" => ids.tariff_version.clone(),
             "{id}" => ids.for_collection(segments[i - 1]).to_string(),
             literal => literal.to_string(),
         };
@@ -718,6 +829,7 @@ async fn populate(app: &App, slug: &str, number: &str) -> TenantFx {
         )
         .await;
     let call = finished_call(app, &id).await;
+    let billed = bill(app, &id, slug).await;
     TenantFx {
         id,
         slug: slug.to_string(),
@@ -735,7 +847,154 @@ async fn populate(app: &App, slug: &str, number: &str) -> TenantFx {
             api_key: str_of(&key, "id"),
             trunk: String::new(),
             call,
+            invoice: billed.january,
+            closing_invoice: billed.february,
+            spare_invoice: billed.december,
+            tariff: billed.tariff,
+            tariff_version: "2".into(),
         },
         api_key_secret: str_of(&key, "secret"),
+    }
+}
+
+/// A tariff version's prices in EUR: inbound minutes at `rate` per minute, 60/60, with 100
+/// minutes included for 10.00, a 49.90 platform fee and 20.00 per seat per period.
+pub fn tariff_prices(version: u32, effective_from: &str, rate: &str) -> Value {
+    json!({
+        "version": version,
+        "effective_from": effective_from,
+        "metrics": [{"metric": "inbound_minutes", "rate_per_minute": rate,
+                     "increments": {"first_seconds": 60, "next_seconds": 60}}],
+        "bundles": [{"metric": "inbound_minutes", "included_minutes": 100, "period_fee": "10.00"}],
+        "recurring": [{"kind": "platform", "price_per_period": "49.90"},
+                      {"kind": "seat", "price_per_period": "20.00"}],
+    })
+}
+
+/// A tariff with version 1 in effect since `effective_from` at 0.04 per minute and version 2
+/// from 2026-06-01 (after [`BILLING_NOW`]) at 0.05; its id.
+pub async fn standard_tariff(app: &App, name: &str, effective_from: &str) -> String {
+    let op = app.operator.as_str();
+    let tariff = app
+        .create(
+            "/api/v1/tariffs",
+            op,
+            json!({ "name": name, "currency": "EUR" }),
+        )
+        .await;
+    let id = str_of(&tariff, "id");
+    let versions = format!("/api/v1/tariffs/{id}/versions");
+    app.create(&versions, op, tariff_prices(1, effective_from, "0.04"))
+        .await;
+    app.create(&versions, op, tariff_prices(2, "2026-06-01", "0.05"))
+        .await;
+    id
+}
+
+/// An inbound call of `tenant` answered at `answered` (UTC, RFC 3339) and lasting `seconds`,
+/// folded as the call engine folds it.
+pub fn answered_call(tenant: &str, answered: &str, seconds: i64) -> hotline_core::call::CallRecord {
+    use hotline_core::call::{CallRecord, Direction, EndCause, Party, Phase};
+    let answered_at = DateTime::parse_from_rfc3339(answered)
+        .expect("an RFC 3339 time")
+        .with_timezone(&Utc);
+    CallRecord {
+        call_id: hotline_core::ids::CallId::new(),
+        direction: Direction::Inbound,
+        tenant_id: Some(tenant.parse().expect("tenant id")),
+        hotline_id: None,
+        trunk_id: None,
+        caller: "+421900123456".into(),
+        dialed: "+421233000111".into(),
+        branch: None,
+        arrived_at: answered_at - chrono::Duration::seconds(2),
+        answered_at: Some(answered_at),
+        ivr: None,
+        queues: vec![],
+        legs: vec![],
+        agent_id: None,
+        agent_answered_at: None,
+        holds: vec![],
+        transfers: vec![],
+        vars: BTreeMap::new(),
+        disposition: None,
+        ended_at: answered_at + chrono::Duration::seconds(seconds),
+        end_cause: EndCause::Completed,
+        hangup_by: Party::Caller,
+        phase_at_end: Phase::Talking,
+    }
+}
+
+/// A tenant's billing fixture, as ids.
+pub struct Billed {
+    pub tariff: String,
+    pub december: String,
+    pub january: String,
+    pub february: String,
+}
+
+/// Bill the tenant through the API: its own tariff, an account (Bratislava, 20 % tax, billing
+/// day 1, a 31-day grace period) and a contract from 2025-12-01; one call in each of January,
+/// February and March ingested; then the periodic close at [`BILLING_NOW`].
+async fn bill(app: &App, tenant: &str, slug: &str) -> Billed {
+    let op = app.operator.as_str();
+    let tariff = standard_tariff(app, &format!("Standard {slug}"), "2025-12-01").await;
+    let base = format!("/api/v1/tenants/{tenant}/billing");
+    let (status, _, account) = app
+        .put(
+            &format!("{base}/account"),
+            Some(op),
+            json!({ "name": format!("Company {slug} s.r.o."), "email": format!("billing@{slug}.example"),
+                    "currency": "EUR", "tax_rate": "0.20", "billing_day": 1,
+                    "time_zone": "Europe/Bratislava", "grace_period_secs": 31 * 24 * 3600 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{account}");
+    let (status, _, contract) = app
+        .put(
+            &format!("{base}/contract"),
+            Some(op),
+            json!({ "tariff_id": tariff, "starts_on": "2025-12-01" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{contract}");
+    for (answered, seconds) in [
+        ("2026-01-15T09:00:00Z", 600),
+        ("2026-02-10T09:00:00Z", 300),
+        ("2026-03-05T09:00:00Z", 420),
+    ] {
+        app.billing
+            .ingest(&answered_call(tenant, answered, seconds))
+            .await
+            .expect("ingest a call");
+    }
+    let report = app
+        .billing
+        .close_due_periods(&hotline_core::PlatformScope::from_verified())
+        .await
+        .expect("close due periods");
+    assert!(report.failed.is_empty(), "{report:?}");
+    let scope = hotline_core::PlatformScope::from_verified().tenant(tenant.parse().expect("id"));
+    let invoices = app
+        .billing
+        .store()
+        .invoices(&scope)
+        .await
+        .expect("invoices");
+    let of = |start: &str| {
+        invoices
+            .iter()
+            .find(|i| i.period.start.to_string() == start)
+            .unwrap_or_else(|| panic!("no invoice from {start}: {invoices:?}"))
+    };
+    assert_eq!(of("2025-12-01").status.as_str(), "finalized");
+    assert_eq!(of("2026-01-01").status.as_str(), "finalized");
+    assert_eq!(of("2026-02-01").status.as_str(), "closing");
+    assert_eq!(of("2026-03-01").status.as_str(), "open");
+    Billed {
+        tariff,
+        december: of("2025-12-01").id.to_string(),
+        january: of("2026-01-01").id.to_string(),
+        february: of("2026-02-01").id.to_string(),
     }
 }

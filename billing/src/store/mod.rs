@@ -24,28 +24,36 @@
 
 mod accounts;
 mod credit_notes;
+mod ended_periods;
+mod idempotency;
 mod ingest;
 mod invoices;
 mod outbox_rows;
 mod ownership;
 mod periods;
+mod reports;
 mod rerate;
 mod rows;
 mod tariffs;
 mod terms;
+mod usage_export;
+mod void;
 mod webhooks;
 
 use hotline_core::{Backend, Db};
 
 pub use accounts::{Account, AccountSettings, Contract};
 pub use credit_notes::{CreditNote, CreditNoteLineInput};
+pub use idempotency::{IdempotencyClaim, StoredResponse, KEY_LIFETIME};
 pub use ingest::{BatchOutcome, IngestCounts, IngestOutcome, NotBilledReason};
 pub use invoices::{InvoiceDetail, InvoiceStatus, InvoiceSummary, PaymentStatus};
 pub use outbox_rows::{OutboxOperation, OutboxRow, OutboxStatus};
 pub use ownership::{OwnershipOutcome, UnitChange};
 pub use periods::{CloseReport, Grace, ProviderSync};
+pub use reports::{metric_usage, MetricUsage, TenantRevenue, UsageSummary};
 pub use rerate::RerateReport;
 pub use tariffs::{StoredTariffVersion, Tariff};
+pub use usage_export::{ExportedUsage, UsageExport};
 pub use webhooks::WebhookOutcome;
 
 pub(crate) use outbox_rows::{OutboxClaim, OutboxCompletion};

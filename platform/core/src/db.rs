@@ -83,6 +83,7 @@ const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite":
     5 "0005_sip_bindings",
     6 "0006_call_records",
     7 "0007_billing",
+    8 "0008_billing_idempotency",
 );
 const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     1 "0001_tenants",
@@ -92,6 +93,7 @@ const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     5 "0005_sip_bindings",
     6 "0006_call_records",
     7 "0007_billing",
+    8 "0008_billing_idempotency",
 );
 
 /// A pool over SQLite or PostgreSQL.
