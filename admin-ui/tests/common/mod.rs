@@ -675,7 +675,12 @@ pub const TENANT_ROLES: [Role; 5] = [
 
 impl World {
     pub async fn new(backend: Backend) -> Self {
-        let app = App::new(backend).await;
+        Self::with_gateway(backend, None).await
+    }
+
+    /// The fixture with billing sending to `gateway`.
+    pub async fn with_gateway(backend: Backend, gateway: Option<Arc<dyn PaymentGateway>>) -> Self {
+        let app = App::with_gateway(backend, gateway).await;
         let mut a = populate(&app, "tenant-a", "+421 2 1111 0001").await;
         let b = populate(&app, "tenant-b", "+421 2 2222 0001").await;
         let mut a_roles = vec![(Role::TenantAdmin, a.admin.clone())];
