@@ -332,6 +332,12 @@ async fn held_units(
 
 #[cfg(test)]
 mod tests {
+    use hotline_core::testing::TestDb;
+    use hotline_tenants::agents::AgentInput;
+    use hotline_tenants::audit::Actor;
+    use hotline_tenants::tenants::{TenantLimits, TenantSpec, TenantStatus};
+    use hotline_tenants::StoreConfig;
+
     use super::*;
 
     #[test]
@@ -346,4 +352,120 @@ mod tests {
         let (assign, release) = ownership_changes(&held, &held.keys().copied().collect());
         assert!(assign.is_empty() && release.is_empty());
     }
+
+    fn agent(name: &str) -> AgentInput {
+        AgentInput {
+            name: name.into(),
+            sip_username: name.to_lowercase(),
+            skills: vec![],
+            enabled: true,
+            user_id: None,
+            sip_password: Some("sip-secret-1".into()),
+        }
+    }
+
+    /// What an ownership interval is: kind, unit, from, until.
+    type Interval = (RecurringKind, Uuid, DateTime<Utc>, Option<DateTime<Utc>>);
+
+    /// Seats (firm agents assigned) and numbers reach billing's ownership when they appear and
+    /// end when they go; the tenant's own agents are no seats; a pass with nothing new changes
+    /// nothing.
+    async fn ownership_follows_the_tenant_store(backend: hotline_core::Backend) {
+        let test_db = TestDb::new(backend).await;
+        let store = Store::new(test_db.db.clone(), StoreConfig::default());
+        let billing = Billing::new(test_db.db.clone(), None);
+        let actor = Actor::cli();
+        let platform = PlatformScope::from_verified();
+        let spec = TenantSpec {
+            slug: "acme".into(),
+            name: "Acme".into(),
+            status: TenantStatus::Active,
+            time_zone: "Europe/Bratislava".into(),
+            limits: TenantLimits::default(),
+        };
+        let tenant = store
+            .create_tenant(&actor, &platform, spec)
+            .await
+            .expect("tenant")
+            .id;
+        let scope = platform.tenant(tenant);
+        let firm = store
+            .create_firm_agent(&actor, &platform, agent("Frank"))
+            .await
+            .expect("firm agent");
+        store
+            .assign_firm_agent(&actor, &platform, firm.id, tenant)
+            .await
+            .expect("assign");
+        store
+            .create_agent(&actor, &scope, agent("Olga"))
+            .await
+            .expect("own agent");
+        let number = store
+            .create::<NumberSpec>(
+                &actor,
+                &scope,
+                NumberSpec {
+                    e164: "+421 2 1111 0001".into(),
+                    label: String::new(),
+                    hotline_id: None,
+                },
+            )
+            .await
+            .expect("number");
+
+        let first = hotline_core::time::now();
+        assert_eq!(
+            reconcile_all(&store, &billing, first).await.expect("pass"),
+            2
+        );
+        let held = billing
+            .store()
+            .ownership(&scope, first, first + chrono::Duration::milliseconds(1))
+            .await
+            .expect("ownership");
+        let mut got: Vec<Interval> = held
+            .iter()
+            .map(|o| (o.kind, o.unit_id, o.from, o.until))
+            .collect();
+        got.sort();
+        let mut want = vec![
+            (RecurringKind::Seat, firm.id.0, first, None),
+            (RecurringKind::Number, number.id.0, number.created_at, None),
+        ];
+        want.sort();
+        assert_eq!(got, want);
+        assert_eq!(
+            reconcile_all(&store, &billing, first).await.expect("pass"),
+            0
+        );
+
+        store
+            .unassign_firm_agent(&actor, &platform, firm.id, tenant)
+            .await
+            .expect("unassign");
+        store
+            .delete::<NumberSpec>(&actor, &scope, number.id, None)
+            .await
+            .expect("release the number");
+        let second = first + chrono::Duration::minutes(1);
+        assert_eq!(
+            reconcile_all(&store, &billing, second).await.expect("pass"),
+            2
+        );
+        let after = billing
+            .store()
+            .ownership(&scope, first, second + chrono::Duration::milliseconds(1))
+            .await
+            .expect("ownership");
+        assert_eq!(after.len(), 2);
+        assert!(after.iter().all(|o| o.until == Some(second)), "{after:?}");
+        assert_eq!(
+            reconcile_all(&store, &billing, second).await.expect("pass"),
+            0
+        );
+        test_db.finish().await;
+    }
+
+    hotline_core::both_backends!(ownership_follows_the_tenant_store);
 }

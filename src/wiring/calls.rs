@@ -84,3 +84,162 @@ impl AgentLocator for RegisteredPhones {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+    use hotline_billing::money::Currency;
+    use hotline_billing::store::AccountSettings;
+    use hotline_core::call::{Direction, EndCause, Party, Phase};
+    use hotline_core::ids::{CallId, TenantId};
+    use hotline_core::testing::TestDb;
+    use hotline_tenants::audit::Actor;
+    use hotline_tenants::tenants::{TenantLimits, TenantSpec, TenantStatus};
+    use hotline_tenants::StoreConfig;
+
+    use super::*;
+
+    fn answered_call(tenant: Option<TenantId>, answered: &str, seconds: i64) -> CallRecord {
+        let answered_at = DateTime::parse_from_rfc3339(answered)
+            .expect("time")
+            .with_timezone(&Utc);
+        CallRecord {
+            call_id: CallId::new(),
+            direction: Direction::Inbound,
+            tenant_id: tenant,
+            hotline_id: None,
+            trunk_id: None,
+            caller: "+421900123456".into(),
+            dialed: "+421233000111".into(),
+            branch: None,
+            arrived_at: answered_at - chrono::Duration::seconds(2),
+            answered_at: Some(answered_at),
+            ivr: None,
+            queues: vec![],
+            legs: vec![],
+            agent_id: None,
+            agent_answered_at: None,
+            holds: vec![],
+            transfers: vec![],
+            vars: Default::default(),
+            disposition: None,
+            ended_at: answered_at + chrono::Duration::seconds(seconds),
+            end_cause: EndCause::Completed,
+            hangup_by: Party::Caller,
+            phase_at_end: Phase::Talking,
+        }
+    }
+
+    async fn tenant(store: &Store, slug: &str) -> TenantId {
+        let spec = TenantSpec {
+            slug: slug.into(),
+            name: slug.into(),
+            status: TenantStatus::Active,
+            time_zone: "Europe/Bratislava".into(),
+            limits: TenantLimits::default(),
+        };
+        store
+            .create_tenant(&Actor::cli(), &PlatformScope::from_verified(), spec)
+            .await
+            .expect("tenant")
+            .id
+    }
+
+    /// A tenant billed per inbound minute from 2025-01-01.
+    async fn bill(billing: &Billing, tenant: TenantId) {
+        let store = billing.store();
+        let platform = PlatformScope::from_verified();
+        let now = billing.now();
+        let eur = Currency::from_code("EUR").expect("EUR");
+        let tariff = store
+            .platform_create_tariff(&platform, "Per minute", eur, now)
+            .await
+            .expect("tariff");
+        let version = serde_json::from_value(serde_json::json!({
+            "tariff_id": tariff.id, "version": 1, "effective_from": "2025-01-01", "currency": "EUR",
+            "metrics": [{"metric": "inbound_minutes", "rate_per_minute": "0.04",
+                         "increments": {"first_seconds": 60, "next_seconds": 60}}]
+        }))
+        .expect("version");
+        store
+            .platform_add_tariff_version(&platform, &version, now)
+            .await
+            .expect("add version");
+        let settings = AccountSettings {
+            name: "Acme".into(),
+            email: None,
+            currency: eur,
+            tax_rate: None,
+            billing_day: 1,
+            time_zone: chrono_tz::Europe::Bratislava,
+            grace_period: std::time::Duration::from_secs(3600),
+        };
+        store
+            .platform_create_account(&platform, tenant, settings, now)
+            .await
+            .expect("account");
+        let start = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).expect("date");
+        store
+            .platform_create_contract(&platform, tenant, tariff.id, start, None, now)
+            .await
+            .expect("contract");
+    }
+
+    /// A record handed over (again and again, as the spool does after a lost acknowledgement)
+    /// is in the call history once and billed once; records billing has nothing to do with are
+    /// accepted too.
+    async fn records_reach_the_history_and_billing_once(backend: hotline_core::Backend) {
+        let test_db = TestDb::new(backend).await;
+        let store = Store::new(test_db.db.clone(), StoreConfig::default());
+        let billing = Billing::new(test_db.db.clone(), None);
+        let acme = tenant(&store, "acme").await;
+        let unbilled = tenant(&store, "unbilled").await;
+        bill(&billing, acme).await;
+        let sink = RecordSink::new(store.clone());
+
+        let record = answered_call(Some(acme), "2026-01-15T09:00:00Z", 90);
+        for _ in 0..3 {
+            sink.record(&record).await.expect("stored");
+        }
+        let scope = PlatformScope::from_verified().tenant(acme);
+        let history = store
+            .get_call_record(&scope, record.call_id)
+            .await
+            .expect("in the history");
+        assert_eq!(history.call_id, record.call_id);
+        let invoices = billing.store().invoices(&scope).await.expect("invoices");
+        assert_eq!(invoices.len(), 1);
+        let usage = billing
+            .store()
+            .invoice_usage(&scope, invoices[0].id)
+            .await
+            .expect("usage");
+        assert_eq!(usage.len(), 1, "{usage:?}");
+        assert_eq!(usage[0].call_id, record.call_id);
+
+        for record in [
+            answered_call(None, "2026-01-15T10:00:00Z", 30),
+            answered_call(Some(unbilled), "2026-01-15T10:00:00Z", 30),
+        ] {
+            sink.record(&record).await.expect("accepted");
+        }
+        let unbilled_scope = PlatformScope::from_verified().tenant(unbilled);
+        assert!(billing
+            .store()
+            .invoices(&unbilled_scope)
+            .await
+            .expect("invoices")
+            .is_empty());
+
+        // With the database gone the spool is told to retry, not that the record is refused.
+        test_db.db.close().await;
+        let later = answered_call(Some(acme), "2026-01-16T09:00:00Z", 60);
+        assert!(matches!(
+            sink.record(&later).await,
+            Err(SinkError::Unavailable(_))
+        ));
+        test_db.finish().await;
+    }
+
+    hotline_core::both_backends!(records_reach_the_history_and_billing_once);
+}
