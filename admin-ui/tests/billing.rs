@@ -826,7 +826,7 @@ async fn revenue_per_tenant(backend: hotline_core::Backend) {
     world.finish().await;
 }
 
-/// A gateway that verifies webhooks as `v1=ok` and parses `{"id", "type", "invoice"}`; every
+/// A gateway that verifies webhooks as `v1=ok` (and has no secret for `unconfigured`) and parses `{"id", "type", "invoice"}`; every
 /// other call fails (nothing in these tests sends to it).
 struct WebhookOnlyGateway;
 
@@ -893,8 +893,10 @@ impl PaymentGateway for WebhookOnlyGateway {
         signature_header: &str,
         now: DateTime<Utc>,
     ) -> Result<WebhookEvent, WebhookError> {
-        if signature_header != "v1=ok" {
-            return Err(WebhookError::BadSignature);
+        match signature_header {
+            "v1=ok" => {}
+            "unconfigured" => return Err(WebhookError::NotConfigured),
+            _ => return Err(WebhookError::BadSignature),
         }
         let event: Value = serde_json::from_slice(payload)
             .map_err(|e| WebhookError::MalformedPayload(e.to_string()))?;

@@ -172,17 +172,17 @@ async fn reconcile_ownership(store: Store, billing: Billing, mut stopped: watch:
         let due = seen_generation != Some(generation) || last_full.elapsed() >= FULL_RECONCILE;
         if due {
             match reconcile_all(&store, &billing, billing.now()).await {
-                Ok(changes) => {
-                    seen_generation = Some(generation);
-                    last_full = tokio::time::Instant::now();
-                    if changes > 0 {
-                        tracing::info!(changes, "billing: seat and number ownership updated");
-                    }
+                Ok(changes) if changes > 0 => {
+                    tracing::info!(changes, "billing: seat and number ownership updated")
                 }
-                Err(err) => {
-                    tracing::warn!(error = %err, "reconciling seat and number ownership failed; trying again")
-                }
+                Ok(_) => {}
+                // Retried at the next change or the next full pass, not every second: state is
+                // compared, so nothing is lost by waiting.
+                Err(err) => tracing::warn!(error = %format!("{err:#}"),
+                    "reconciling seat and number ownership failed; trying again later"),
             }
+            seen_generation = Some(generation);
+            last_full = tokio::time::Instant::now();
         }
         if !pause(&mut stopped, CHANGE_POLL).await {
             return;
@@ -209,7 +209,8 @@ pub fn ownership_changes(
     (assign, release)
 }
 
-/// One pass over every tenant; the number of intervals started or ended.
+/// One pass over every tenant; the number of intervals started or ended. A tenant that fails
+/// is skipped, and the pass then reports the failure after finishing the others.
 pub async fn reconcile_all(store: &Store, billing: &Billing, now: DateTime<Utc>) -> Result<usize> {
     let platform = PlatformScope::from_verified();
     let mut tenants: Vec<TenantId> = Vec::new();
@@ -222,11 +223,23 @@ pub async fn reconcile_all(store: &Store, billing: &Billing, now: DateTime<Utc>)
             None => break,
         }
     }
-    let mut changes = 0;
+    // One tenant failing must not keep the others from being reconciled.
+    let (mut changes, mut failed) = (0, Vec::new());
     for tenant in tenants {
-        changes += reconcile_tenant(store, billing, &platform.tenant(tenant), now)
-            .await
-            .with_context(|| format!("tenant {tenant}"))?;
+        match reconcile_tenant(store, billing, &platform.tenant(tenant), now).await {
+            Ok(made) => changes += made,
+            Err(err) => {
+                tracing::warn!(%tenant, error = %format!("{err:#}"), "reconciling a tenant's ownership failed");
+                failed.push(tenant);
+            }
+        }
+    }
+    if !failed.is_empty() {
+        anyhow::bail!(
+            "{} tenant(s) could not be reconciled ({} change(s) made for the others)",
+            failed.len(),
+            changes
+        );
     }
     Ok(changes)
 }

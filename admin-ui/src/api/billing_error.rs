@@ -1,6 +1,7 @@
 //! How billing's errors answer over HTTP (problem+json), in one place: a missing row is 404,
 //! what breaks a rule of state (final, in use, not ready, exists) is 409, bad input is 422, a
-//! webhook that does not verify is 400, and the database being away is 503.
+//! webhook that does not verify is 400, and the database being away — or the payment gateway
+//! or its webhook secret not being configured — is 503 (the provider retries later).
 //!
 //! Details of database and corruption errors are logged, never sent.
 
@@ -42,6 +43,12 @@ impl From<BillingError> for ApiError {
             | BillingError::Money(_)
             | BillingError::TenantMismatch
             | BillingError::CreditExceedsInvoice { .. } => ApiError::unprocessable(detail),
+            // The endpoint is not set up yet: the provider should keep the event and retry.
+            BillingError::Webhook(hotline_billing::gateway::WebhookError::NotConfigured) => {
+                ApiError::unavailable(
+                    "no webhook signing secret is configured (billing.stripe_webhook_secret); the provider should retry later",
+                )
+            }
             BillingError::Webhook(_) => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "bad-webhook",
