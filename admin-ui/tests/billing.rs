@@ -300,13 +300,31 @@ async fn money_moving_posts_honour_idempotency_keys(backend: hotline_core::Backe
     );
     let listed = app.read(&credits, &a.admin).await;
     assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+    let exact = app
+        .post(
+            &credits,
+            Some(op),
+            json!({ "lines": [{ "description": "probe", "amount_minor": 0 }] }),
+        )
+        .await;
+    assert_problem(&exact, StatusCode::UNPROCESSABLE_ENTITY, "validation");
 
-    // Credits never exceed the invoice: 71.88 - 10.00 - 5.00 = 56.88 is left.
+    // A key is kept for a day; after that it may name a new request.
+    app.clock.set("2026-03-16T12:00:01Z");
+    let later = json!({ "lines": [{ "description": "A day later", "amount_minor": 100 }] });
+    let reply = app
+        .request(Method::POST, &credits, Some(op), Some(later), &key)
+        .await;
+    assert_eq!(reply.0, StatusCode::CREATED, "{}", reply.2);
+    assert_ne!(reply.2["id"], note.2["id"]);
+    assert!(reply.1.get("idempotent-replayed").is_none());
+
+    // Credits never exceed the invoice: 71.88 - 10.00 - 5.00 - 1.00 = 55.88 is left.
     let reply = app
         .post(
             &credits,
             Some(op),
-            json!({ "lines": [{ "description": "too much", "amount_minor": 5689 }] }),
+            json!({ "lines": [{ "description": "too much", "amount_minor": 5589 }] }),
         )
         .await;
     assert_problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "validation");
