@@ -65,6 +65,26 @@ impl CallRecordSink for RecordSink {
         }
         Ok(())
     }
+
+    /// The records that piled up under load: one transaction for the call history and one for
+    /// billing, whatever their number, instead of two per call. Idempotent like `record`.
+    async fn record_batch(&self, records: &[CallRecord]) -> Result<(), SinkError> {
+        let platform = PlatformScope::from_verified();
+        match self.store.append_call_records(&platform, records).await {
+            Ok(_) => {}
+            Err(StoreError::Unavailable(error)) => {
+                return Err(SinkError::Unavailable(error.to_string()))
+            }
+            Err(error) => return Err(SinkError::Refused(error.to_string())),
+        }
+        let outcome = self
+            .billing
+            .ingest_batch(records)
+            .await
+            .map_err(billing_failure)?;
+        tracing::debug!(records = records.len(), ?outcome, "call records metered");
+        Ok(())
+    }
 }
 
 /// The registrar's live bindings, as the engine's view of where an agent can be rung.
@@ -241,5 +261,82 @@ mod tests {
         test_db.finish().await;
     }
 
-    hotline_core::both_backends!(records_reach_the_history_and_billing_once);
+    /// A batch — with a record stored before, the same record twice, a record without a tenant
+    /// and one of a tenant billing has nothing to do with — lands in the call history and in
+    /// billing once per call, like records handed over one by one.
+    async fn batches_reach_the_history_and_billing_once(backend: hotline_core::Backend) {
+        let test_db = TestDb::new(backend).await;
+        let store = Store::new(test_db.db.clone(), StoreConfig::default());
+        let billing = Billing::new(test_db.db.clone(), None);
+        let acme = tenant(&store, "acme").await;
+        let unbilled = tenant(&store, "unbilled").await;
+        bill(&billing, acme).await;
+        let sink = RecordSink::new(store.clone());
+
+        let earlier = answered_call(Some(acme), "2026-01-15T08:00:00Z", 60);
+        sink.record(&earlier).await.expect("stored alone");
+        let acme_calls: Vec<CallRecord> = (0..3)
+            .map(|n| answered_call(Some(acme), &format!("2026-01-15T09:0{n}:00Z"), 90))
+            .collect();
+        let mut batch = vec![earlier.clone()];
+        batch.extend(acme_calls.iter().cloned());
+        batch.push(acme_calls[0].clone());
+        batch.push(answered_call(None, "2026-01-15T10:00:00Z", 30));
+        batch.push(answered_call(Some(unbilled), "2026-01-15T10:00:00Z", 30));
+        for _ in 0..2 {
+            sink.record_batch(&batch).await.expect("stored");
+        }
+
+        let scope = PlatformScope::from_verified().tenant(acme);
+        let history = store
+            .list_call_records(&scope, &hotline_tenants::PageRequest::first(50))
+            .await
+            .expect("history");
+        let mut stored: Vec<CallId> = history.items.iter().map(|r| r.call_id).collect();
+        let mut expected: Vec<CallId> = std::iter::once(&earlier)
+            .chain(&acme_calls)
+            .map(|r| r.call_id)
+            .collect();
+        stored.sort();
+        expected.sort();
+        assert_eq!(stored, expected, "each of acme's calls once");
+        let invoices = billing.store().invoices(&scope).await.expect("invoices");
+        assert_eq!(invoices.len(), 1);
+        let usage = billing
+            .store()
+            .invoice_usage(&scope, invoices[0].id)
+            .await
+            .expect("usage");
+        let mut billed: Vec<CallId> = usage.iter().map(|u| u.call_id).collect();
+        billed.sort();
+        assert_eq!(billed, expected, "each of acme's calls billed once");
+        let unbilled_scope = PlatformScope::from_verified().tenant(unbilled);
+        assert_eq!(
+            store
+                .list_call_records(&unbilled_scope, &hotline_tenants::PageRequest::first(50))
+                .await
+                .expect("history")
+                .items
+                .len(),
+            1
+        );
+        assert!(billing
+            .store()
+            .invoices(&unbilled_scope)
+            .await
+            .expect("invoices")
+            .is_empty());
+
+        test_db.db.close().await;
+        assert!(matches!(
+            sink.record_batch(&batch).await,
+            Err(SinkError::Unavailable(_))
+        ));
+        test_db.finish().await;
+    }
+
+    hotline_core::both_backends!(
+        records_reach_the_history_and_billing_once,
+        batches_reach_the_history_and_billing_once
+    );
 }

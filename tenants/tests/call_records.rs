@@ -16,6 +16,7 @@ hotline_core::both_backends!(
     record_is_stored_once_and_read_back_whole,
     tenants_see_only_their_own_calls,
     calls_are_listed_newest_first_in_pages,
+    a_batch_is_stored_in_one_go_and_once_per_call,
 );
 
 fn record(tenant_id: Option<TenantId>) -> CallRecord {
@@ -158,5 +159,50 @@ async fn calls_are_listed_newest_first_in_pages(backend: Backend) {
         .collect();
     assert_eq!(listed, ids);
     assert!(second.next.is_none());
+    fx.finish().await;
+}
+
+async fn a_batch_is_stored_in_one_go_and_once_per_call(backend: Backend) {
+    let fx = Fixture::new(backend).await;
+    let (tenant, scope) = fx.tenant("acme").await;
+    let stored_before = record(Some(tenant.id));
+    fx.store
+        .append_call_record(&fx.platform, &stored_before)
+        .await
+        .unwrap();
+    // More rows than one INSERT statement takes, a repeat inside the batch, one stored before
+    // and a call that belongs to no tenant.
+    let mut batch: Vec<CallRecord> = (0..150).map(|_| record(Some(tenant.id))).collect();
+    batch.push(batch[7].clone());
+    batch.push(stored_before.clone());
+    batch.push(record(None));
+    let new = fx
+        .store
+        .append_call_records(&fx.platform, &batch)
+        .await
+        .unwrap();
+    assert_eq!(new, 151, "150 of the tenant's calls and the tenantless one");
+    assert_eq!(fx.count("call_records").await, 152);
+    assert_eq!(
+        fx.store
+            .append_call_records(&fx.platform, &batch)
+            .await
+            .unwrap(),
+        0,
+        "handed over again, nothing is stored twice"
+    );
+    assert_eq!(
+        fx.store
+            .append_call_records(&fx.platform, &[])
+            .await
+            .unwrap(),
+        0
+    );
+    let back = fx
+        .store
+        .get_call_record(&scope, batch[42].call_id)
+        .await
+        .unwrap();
+    assert_eq!(back, batch[42], "read back whole");
     fx.finish().await;
 }
