@@ -18,6 +18,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: under call load glibc's malloc spent a third of
+/// the process's CPU consolidating free chunks (the SIP stack allocates and frees per message
+/// from many threads), and kept the freed memory. Measured in BENCHMARKS.md ("SIP").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
