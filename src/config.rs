@@ -93,6 +93,9 @@ pub struct SipConfig {
     pub advertise: Option<IpAddr>,
     /// Calls in progress beyond which new calls are refused at once with 503 + Retry-After.
     pub max_active_calls: usize,
+    /// Scheduling lag (milliseconds, smoothed) beyond which new calls are refused with 503 +
+    /// Retry-After until it falls below half of it; 0 turns this off.
+    pub overload_lag_ms: u64,
     /// Shortest registration the registrar grants (seconds); shorter requests get 423.
     pub register_min_expires: u32,
     /// Longest registration granted (seconds); longer requests get this.
@@ -216,6 +219,7 @@ impl Default for Config {
                 listen_ipv6: None,
                 advertise: None,
                 max_active_calls: 10_000,
+                overload_lag_ms: 20,
                 register_min_expires: 60,
                 register_max_expires: 3600,
                 register_default_expires: 600,

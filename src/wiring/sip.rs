@@ -60,6 +60,7 @@ pub async fn start(config: &Config, store: Store) -> Result<Telephony> {
         listen,
         advertise: config.sip.advertise,
         max_active_calls: config.sip.max_active_calls,
+        overload_lag: Some(Duration::from_millis(config.sip.overload_lag_ms)),
         ..hotline_sip::SipConfig::default()
     };
     let services = SipServices {

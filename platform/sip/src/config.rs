@@ -14,6 +14,13 @@ pub struct SipConfig {
     /// Calls in progress beyond which new INVITEs are refused at once with 503 + Retry-After,
     /// so an overload costs the extra calls, not every call's setup time.
     pub max_active_calls: usize,
+    /// Runtime scheduling lag (smoothed) beyond which new INVITEs are refused with 503 +
+    /// Retry-After until it falls below half of it; `None` or zero turns this off. See
+    /// `overload.rs`.
+    pub overload_lag: Option<Duration>,
+    /// Kernel send and receive buffer of each UDP socket, in bytes (capped by
+    /// `net.core.rmem_max`/`wmem_max`); 0 keeps the system default.
+    pub udp_buffer_bytes: usize,
     /// How many new calls may wait for the call engine before the stack answers 503.
     pub incoming_backlog: usize,
     /// Retry-After (seconds) sent with overload 503s.
@@ -31,6 +38,8 @@ impl Default for SipConfig {
             advertise: None,
             user_agent: format!("Hotline/{}", env!("CARGO_PKG_VERSION")),
             max_active_calls: 10_000,
+            overload_lag: Some(Duration::from_millis(20)),
+            udp_buffer_bytes: 4 << 20,
             incoming_backlog: 1_024,
             overload_retry_after: 5,
             session_expires: Duration::from_secs(1800),

@@ -15,10 +15,12 @@ pub mod error;
 pub mod leg;
 mod locator;
 pub mod message;
+mod overload;
 pub mod registrar;
 pub mod stack;
 mod trunk_auth;
 pub mod trunks;
+mod udp_socket;
 
 pub use config::SipConfig;
 pub use error::SipError;

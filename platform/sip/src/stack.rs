@@ -39,7 +39,9 @@ use crate::error::SipError;
 use crate::leg::{InboundLeg, OutboundLeg, Sdp, ALLOWED};
 use crate::locator::NatLocator;
 use crate::message;
+use crate::overload::Overload;
 use crate::trunk_auth::{TrunkAuth, TrunkAuthOutcome};
+use crate::udp_socket::MeteredUdp;
 
 /// The header Hotline puts on the INVITEs it sends, carrying its call id, so that a call routed
 /// back to Hotline (a loop through a carrier) is recognised and refused with 482.
@@ -204,6 +206,8 @@ pub(crate) struct StackInner {
     services: SipServices,
     contact: Option<Uri>,
     active_calls: AtomicUsize,
+    /// Whether new calls are refused for overload (`overload.rs`).
+    overload: Arc<Overload>,
     markers: Mutex<HashSet<String>>,
     locator: NatLocator,
     trunk_auth: TrunkAuth,
@@ -224,14 +228,24 @@ impl SipStack {
         services: SipServices,
     ) -> Result<(Self, mpsc::Receiver<IncomingCall>), SipError> {
         let cancel = CancellationToken::new();
+        let overload = Arc::new(Overload::default());
         let transports = TransportLayer::new(cancel.child_token());
         for addr in &config.listen {
-            let mut udp = UdpConnection::create_connection(*addr, None, Some(cancel.child_token()))
-                .await
-                .map_err(|error| SipError::Listen {
-                    addr: format!("udp {addr}"),
-                    reason: error.to_string(),
-                })?;
+            let listen_error = |reason: String| SipError::Listen {
+                addr: format!("udp {addr}"),
+                reason,
+            };
+            let socket = MeteredUdp::bind(
+                *addr,
+                config.udp_buffer_bytes,
+                config.overload_lag,
+                overload.clone(),
+            )
+            .map_err(|error| listen_error(error.to_string()))?;
+            let mut udp =
+                UdpConnection::from_socket(Arc::new(socket), None, Some(cancel.child_token()))
+                    .await
+                    .map_err(|error| listen_error(error.to_string()))?;
             // What is advertised (and where TCP listens) must carry the port the socket really
             // got: with a configured port 0 the configured address would say `:0`.
             let port = udp
@@ -276,6 +290,7 @@ impl SipStack {
             services,
             contact,
             active_calls: AtomicUsize::new(0),
+            overload,
             markers: Mutex::new(HashSet::new()),
             locator,
             trunk_auth: TrunkAuth::new(rand::random(), Duration::from_secs(300)),
@@ -286,6 +301,7 @@ impl SipStack {
                 warn!(%error, "SIP endpoint stopped");
             }
         });
+        tokio::spawn(probe_lag(inner.clone()));
         let (calls, calls_rx) = mpsc::channel(inner.config.incoming_backlog.max(1));
         let dispatcher = inner.clone();
         tokio::spawn(async move {
@@ -515,7 +531,7 @@ impl StackInner {
             stack: self.clone(),
             trunk: None,
         };
-        if active >= self.config.max_active_calls {
+        if active >= self.config.max_active_calls || self.overload.refuses_new_calls() {
             metrics_overload();
             let retry = self.config.overload_retry_after;
             drop(slot);
@@ -620,6 +636,36 @@ impl StackInner {
             let retry = self.config.overload_retry_after;
             call.reject(503, Some(retry)).await;
         }
+    }
+}
+
+/// How often the overload probe samples the runtime's lateness.
+const PROBE_EVERY: Duration = Duration::from_millis(5);
+
+/// Sample how late a short timer fires, for as long as the stack runs, and keep the overload
+/// verdict's lag half up to date.
+async fn probe_lag(stack: Arc<StackInner>) {
+    let mut meter = crate::overload::LagMeter::new(stack.config.overload_lag);
+    if stack.config.overload_lag.is_none_or(|lag| lag.is_zero()) {
+        return;
+    }
+    let lag_gauge = metrics::gauge!("hotline_sip_runtime_lag_seconds");
+    loop {
+        let due = tokio::time::Instant::now() + PROBE_EVERY;
+        tokio::select! {
+            _ = stack.cancel.cancelled() => return,
+            _ = tokio::time::sleep_until(due) => {}
+        }
+        let late = tokio::time::Instant::now().saturating_duration_since(due);
+        let shedding = meter.observe(late);
+        if shedding != stack.overload.set_lagging(shedding) {
+            if shedding {
+                warn!(lag = ?meter.smoothed(), "overloaded: refusing new calls with 503");
+            } else {
+                info!(lag = ?meter.smoothed(), "load back to normal: taking new calls");
+            }
+        }
+        lag_gauge.set(meter.smoothed().as_secs_f64());
     }
 }
 
