@@ -5,7 +5,7 @@
 #   bench/sip.sh [seconds per step, default 15] [call rates, default "100 250 500 750 1000 1500 2000"]
 #                [register rates, default "250 500 1000 2000 4000"]
 #
-# Environment: HOLD_MS (how long a call stays up between ACK and BYE, default 1000), REGISTRARS
+# Environment: HOTLINE_BIN (a binary to measure instead of building target/release/hotline), HOLD_MS (how long a call stays up between ACK and BYE, default 1000), REGISTRARS
 # (SIPp processes registering at once, each as its own agent, default 10), LOG_LEVEL (the
 # server's log filter, default warn), KEEP=1 (keep the logs and print where they are).
 #
@@ -64,8 +64,12 @@ need sqlite3 sqlite3
 need bc bc
 need curl curl
 
-cargo build --release --quiet
-bin=$PWD/target/release/hotline
+if [ -n "${HOTLINE_BIN:-}" ]; then
+  bin=$HOTLINE_BIN # a binary built earlier (to compare builds on the same machine state)
+else
+  cargo build --release --quiet
+  bin=$PWD/target/release/hotline
+fi
 scenarios=$PWD/bench/sip
 tick=$(getconf CLK_TCK)
 
