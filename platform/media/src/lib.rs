@@ -3,5 +3,6 @@
 //!
 //! The core is sans-IO (packet and time in, packets and events out) inside a thin tokio shell.
 //! It must never know tenants, storage or signaling; `routing` drives it.
-//!
-//! Not built yet: the media engine issue fills it.
+
+pub mod codec;
+pub mod sdp;
