@@ -7,3 +7,4 @@
 pub mod codec;
 pub mod sdp;
 pub mod rtp;
+pub mod dtmf;
