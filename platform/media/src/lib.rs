@@ -8,3 +8,4 @@ pub mod codec;
 pub mod sdp;
 pub mod rtp;
 pub mod dtmf;
+pub mod prompt;
