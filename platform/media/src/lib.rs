@@ -9,3 +9,4 @@ pub mod sdp;
 pub mod rtp;
 pub mod dtmf;
 pub mod prompt;
+pub mod record;
