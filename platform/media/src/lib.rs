@@ -10,3 +10,4 @@ pub mod rtp;
 pub mod dtmf;
 pub mod prompt;
 pub mod record;
+pub mod leg;
