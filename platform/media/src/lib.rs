@@ -11,3 +11,4 @@ pub mod dtmf;
 pub mod prompt;
 pub mod record;
 pub mod leg;
+pub mod bridge;
