@@ -96,6 +96,8 @@ pub enum LegEvent {
     Quality(LegQuality),
     /// The peer sent RTCP BYE.
     RemoteBye,
+    /// The bridge's recording stopped on an error (disk full, storage gone); the call goes on.
+    RecordingFailed { reason: String },
 }
 
 /// Why a datagram on the RTP port was not taken.
@@ -574,7 +576,11 @@ impl Leg {
 
     fn poll_dtmf(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let negotiated = self.negotiated.as_ref()?;
-        let pt = negotiated.send_telephone_event?;
+        let Some(pt) = negotiated.send_telephone_event else {
+            // A re-offer took telephone-event away: queued digits cannot go out as events.
+            self.dtmf_tx.clear();
+            return None;
+        };
         let can_send = self.can_send();
         let to = self.destination();
         let sender = self.dtmf_tx.front_mut()?;

@@ -5,6 +5,8 @@
 //! It must never know tenants, storage or signaling; `routing` drives it.
 
 pub mod codec;
+pub mod engine;
+pub mod error;
 pub mod sdp;
 pub mod rtp;
 pub mod dtmf;
@@ -12,3 +14,6 @@ pub mod prompt;
 pub mod record;
 pub mod leg;
 pub mod bridge;
+
+pub use engine::{BridgeHandle, LegHandle, LegOptions, MediaConfig, MediaEngine, RecordingTarget};
+pub use error::MediaError;

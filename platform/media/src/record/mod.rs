@@ -21,8 +21,8 @@ pub use wav::{repair, RecordError, RecordingSink, RepairReport, WavWriter};
 
 /// How far behind real time frames are written.
 pub const LATENCY: Duration = Duration::from_millis(300);
-/// Frames the mixer holds per channel (2 s).
-const CAPACITY: usize = 16_000;
+/// Frames the mixer holds per channel (1 s: the latency plus room for early packets).
+const CAPACITY: usize = 8_000;
 /// A timestamp this far from where arrival time puts it re-anchors the channel.
 const REANCHOR_SAMPLES: i64 = 8000;
 

@@ -70,8 +70,8 @@ impl WavWriter {
         sink.write_all(&header(0))?;
         sink.flush()?;
         Ok(WavWriter {
-            // One second of audio: the flush interval's worth.
-            out: BufWriter::with_capacity(32 * 1024, sink),
+            // Half a second of audio; the flush interval pushes the rest.
+            out: BufWriter::with_capacity(16 * 1024, sink),
             data_bytes: 0,
             flushed_bytes: 0,
         })
