@@ -118,6 +118,7 @@ impl MediaEngine {
         let (mut runtime, handle) = self.new_leg(&LegOptions { ipv6, ..options })?;
         let (negotiated, answer) = runtime.control.sdp.answer(offer)?;
         runtime.core.set_negotiated(negotiated, Instant::now());
+        runtime.sockets_ready().await?;
         self.spawn_leg(runtime);
         Ok((handle, answer))
     }
@@ -127,6 +128,7 @@ impl MediaEngine {
     pub async fn outbound_leg(&self, options: LegOptions) -> Result<(LegHandle, Vec<u8>), MediaError> {
         let (mut runtime, handle) = self.new_leg(&options)?;
         let offer = runtime.control.sdp.create_offer();
+        runtime.sockets_ready().await?;
         self.spawn_leg(runtime);
         Ok((handle, offer))
     }

@@ -108,6 +108,14 @@ impl LegRuntime {
         )
     }
 
+    /// Waits until the reactor has seen both sockets writable: `try_send_to` on a socket whose
+    /// readiness tokio does not know yet refuses to send.
+    pub(crate) async fn sockets_ready(&self) -> Result<(), MediaError> {
+        self.io.rtp.writable().await?;
+        self.io.rtcp.writable().await?;
+        Ok(())
+    }
+
     fn from_parts(core: Leg, rest: LegRest) -> LegRuntime {
         LegRuntime {
             core,

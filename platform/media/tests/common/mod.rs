@@ -1,0 +1,160 @@
+//! A test phone: a real UDP socket on loopback that writes SDP offers naming itself and sends
+//! and receives RTP, so the engine is driven exactly as a SIP phone would drive it.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hotline_media::codec::Codec;
+use hotline_media::{MediaConfig, MediaEngine};
+use rtp_types::{RtpPacket, RtpPacketBuilder};
+use tokio::net::UdpSocket;
+
+pub fn engine(port_min: u16, port_max: u16) -> MediaEngine {
+    MediaEngine::start(MediaConfig {
+        bind_v4: Some("127.0.0.1".parse().unwrap()),
+        port_min,
+        port_max,
+        media_timeout: Duration::from_secs(2),
+        ..MediaConfig::default()
+    })
+    .unwrap()
+}
+
+pub struct Phone {
+    pub socket: UdpSocket,
+    pub ssrc: u32,
+    pub seq: u16,
+    pub ts: u32,
+}
+
+pub struct Received {
+    pub pt: u8,
+    pub seq: u16,
+    pub ts: u32,
+    pub ssrc: u32,
+    pub marker: bool,
+    pub payload: Vec<u8>,
+    pub from: SocketAddr,
+}
+
+impl Phone {
+    pub async fn new(ssrc: u32) -> Phone {
+        Phone {
+            socket: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+            ssrc,
+            seq: 1,
+            ts: 0,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.socket.local_addr().unwrap().port()
+    }
+
+    /// An offer as a phone writes it: the given formats (0 = PCMU, 8 = PCMA, 101 = events).
+    pub fn offer(&self, formats: &str) -> Vec<u8> {
+        let mut sdp = format!(
+            "v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP {formats}\r\n",
+            self.port()
+        );
+        if formats.contains("101") {
+            sdp.push_str("a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n");
+        }
+        sdp.push_str("a=ptime:20\r\na=sendrecv\r\n");
+        sdp.into_bytes()
+    }
+
+    pub fn packet(&mut self, pt: u8, payload: &[u8], marker: bool) -> Vec<u8> {
+        let bytes = RtpPacketBuilder::<&[u8], &[u8]>::new()
+            .payload_type(pt)
+            .sequence_number(self.seq)
+            .timestamp(self.ts)
+            .ssrc(self.ssrc)
+            .marker_bit(marker)
+            .payload(payload)
+            .write_vec()
+            .unwrap();
+        self.seq = self.seq.wrapping_add(1);
+        bytes
+    }
+
+    pub async fn send_audio(&mut self, to: SocketAddr, codec: Codec, samples: &[i16]) {
+        let mut payload = vec![0u8; samples.len()];
+        codec.encode(samples, &mut payload);
+        let p = self.packet(codec.static_payload_type(), &payload, false);
+        self.ts = self.ts.wrapping_add(samples.len() as u32);
+        self.socket.send_to(&p, to).await.unwrap();
+    }
+
+    pub async fn recv(&self, wait: Duration) -> Option<Received> {
+        let mut buf = [0u8; 1500];
+        loop {
+            let (len, from) = tokio::time::timeout(wait, self.socket.recv_from(&mut buf))
+                .await
+                .ok()?
+                .ok()?;
+            // RTCP (payload types 200-204 in the second byte) is not what these tests read.
+            if (200..=204).contains(&buf[1]) {
+                continue;
+            }
+            let p = RtpPacket::parse(&buf[..len]).ok()?;
+            return Some(Received {
+                pt: p.payload_type(),
+                seq: p.sequence_number(),
+                ts: p.timestamp(),
+                ssrc: p.ssrc(),
+                marker: p.marker_bit(),
+                payload: p.payload().to_vec(),
+                from,
+            });
+        }
+    }
+
+    /// Reads for `wait`, keeping every RTP packet.
+    pub async fn collect(&self, wait: Duration) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut out = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(tokio::time::Instant::now()) {
+            match self.recv(left).await {
+                Some(r) => out.push(r),
+                None => break,
+            }
+        }
+        out
+    }
+}
+
+pub fn tone(freq: f32, amplitude: f32, start: usize, len: usize) -> Vec<i16> {
+    (start..start + len)
+        .map(|n| (amplitude * (2.0 * std::f32::consts::PI * freq * n as f32 / 8000.0).sin()) as i16)
+        .collect()
+}
+
+/// Share of the signal's energy at `freq`.
+pub fn tone_share(x: &[i16], freq: f64) -> f64 {
+    let coeff = 2.0 * (std::f64::consts::TAU * freq / 8000.0).cos();
+    let (mut s1, mut s2, mut total) = (0.0f64, 0.0f64, 0.0f64);
+    for &v in x {
+        let v = v as f64;
+        total += v * v;
+        let s0 = v + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    if total == 0.0 {
+        return 0.0;
+    }
+    (s1 * s1 + s2 * s2 - coeff * s1 * s2) * 2.0 / x.len() as f64 / total
+}
+
+/// Waits until the engine has no port pair out (leg tasks end asynchronously after a drop).
+pub async fn assert_ports_released(engine: &MediaEngine) {
+    for _ in 0..200 {
+        if engine.ports_in_use() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{} port pairs still in use", engine.ports_in_use());
+}
