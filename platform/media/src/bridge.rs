@@ -101,13 +101,23 @@ impl Bridge {
     }
 
     /// Takes the bridge apart; a running recording is closed first.
-    pub fn into_legs(mut self, now: Instant) -> (Leg, Leg, Option<Result<RecordingSummary, RecordError>>) {
+    pub fn into_legs(
+        mut self,
+        now: Instant,
+    ) -> (Leg, Leg, Option<Result<RecordingSummary, RecordError>>) {
         let summary = self.stop_recording(now);
         (self.a, self.b, summary)
     }
 
     /// A datagram arrived on `side`'s RTP port; `buf[..len]` is rewritten in place when relayed.
-    pub fn handle_rtp(&mut self, side: Side, buf: &mut [u8], len: usize, from: SocketAddr, now: Instant) -> Relayed {
+    pub fn handle_rtp(
+        &mut self,
+        side: Side,
+        buf: &mut [u8],
+        len: usize,
+        from: SocketAddr,
+        now: Instant,
+    ) -> Relayed {
         let (src, dst) = match side {
             Side::A => (&mut self.a, &mut self.b),
             Side::B => (&mut self.b, &mut self.a),
@@ -128,8 +138,13 @@ impl Bridge {
                 let payload = &mut buf[payload_offset..payload_offset + payload_len];
                 if let Some(rec) = self.recording.as_mut() {
                     let n = codec.decode(payload, &mut self.scratch[..]);
-                    let channel = if rec.left == side { Channel::Left } else { Channel::Right };
-                    rec.recorder.feed(channel, ssrc, ts, &self.scratch[..n], now);
+                    let channel = if rec.left == side {
+                        Channel::Left
+                    } else {
+                        Channel::Right
+                    };
+                    rec.recorder
+                        .feed(channel, ssrc, ts, &self.scratch[..n], now);
                 }
                 let Some(dst_codec) = dst.codec() else {
                     return Relayed::Absorbed;
@@ -146,7 +161,12 @@ impl Bridge {
                 };
                 (ssrc, seq, ts, pt, false)
             }
-            Accepted::TelephoneEvent { ssrc, seq, ts, marker } => {
+            Accepted::TelephoneEvent {
+                ssrc,
+                seq,
+                ts,
+                marker,
+            } => {
                 let Some(pt) = dst.negotiated().and_then(|n| n.send_telephone_event) else {
                     return Relayed::Absorbed;
                 };
@@ -180,7 +200,13 @@ impl Bridge {
     }
 
     /// Starts recording both legs: `left` is the caller's side, the other goes right.
-    pub fn start_recording(&mut self, writer: WavWriter, left: Side, flush_interval: Duration, now: Instant) -> Option<Result<RecordingSummary, RecordError>> {
+    pub fn start_recording(
+        &mut self,
+        writer: WavWriter,
+        left: Side,
+        flush_interval: Duration,
+        now: Instant,
+    ) -> Option<Result<RecordingSummary, RecordError>> {
         let previous = self.stop_recording(now);
         self.recording = Some(ActiveRecording {
             recorder: Recorder::new(writer, now, flush_interval),
@@ -205,7 +231,10 @@ impl Bridge {
         }
     }
 
-    pub fn stop_recording(&mut self, now: Instant) -> Option<Result<RecordingSummary, RecordError>> {
+    pub fn stop_recording(
+        &mut self,
+        now: Instant,
+    ) -> Option<Result<RecordingSummary, RecordError>> {
         self.recording.take().map(|rec| rec.recorder.finish(now))
     }
 
@@ -235,7 +264,10 @@ impl Bridge {
     /// Drives the recorder between timeouts (called on every packet would be wasteful; the
     /// shell calls it with the timer).
     pub fn tick_recording(&mut self, now: Instant) -> Option<RecordError> {
-        let failed = self.recording.as_mut().and_then(|rec| rec.recorder.tick(now).err());
+        let failed = self
+            .recording
+            .as_mut()
+            .and_then(|rec| rec.recorder.tick(now).err());
         if failed.is_some() {
             self.recording = None;
         }

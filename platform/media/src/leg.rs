@@ -86,18 +86,25 @@ pub enum MediaTimeoutReason {
 pub enum LegEvent {
     Digit(DigitEvent),
     /// Media now goes to this address (symmetric RTP found the phone behind its NAT).
-    RtpLatched { from: SocketAddr },
+    RtpLatched {
+        from: SocketAddr,
+    },
     MediaTimeout {
         reason: MediaTimeoutReason,
         silent_ms: u64,
     },
-    PlayDone { play: PlayId, outcome: PlayOutcome },
+    PlayDone {
+        play: PlayId,
+        outcome: PlayOutcome,
+    },
     /// The peer's RTCP report arrived; the snapshot includes what it said.
     Quality(LegQuality),
     /// The peer sent RTCP BYE.
     RemoteBye,
     /// The bridge's recording stopped on an error (disk full, storage gone); the call goes on.
-    RecordingFailed { reason: String },
+    RecordingFailed {
+        reason: String,
+    },
 }
 
 /// Why a datagram on the RTP port was not taken.
@@ -182,12 +189,20 @@ const MAX_FRAME: usize = 480;
 
 impl Leg {
     /// `ssrc`, `first_seq` and `first_ts` should be random (RFC 3550 §5.1); the shell draws them.
-    pub fn new(config: LegConfig, ssrc: u32, first_seq: u16, first_ts: u32, now: Instant, wall: SystemTime) -> Leg {
+    pub fn new(
+        config: LegConfig,
+        ssrc: u32,
+        first_seq: u16,
+        first_ts: u32,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Leg {
         let inband = config.inband_dtmf.then(InbandDetector::new);
         let dtmf_rx = Rfc4733Receiver::new(config.dtmf_timeout);
         let relatch = config.relatch_after;
         // Spread the first report over the interval so a burst of calls does not report at once.
-        let first_rtcp = now + config.rtcp_interval / 2 + Duration::from_millis((ssrc % 1000) as u64);
+        let first_rtcp =
+            now + config.rtcp_interval / 2 + Duration::from_millis((ssrc % 1000) as u64);
         Leg {
             config,
             negotiated: None,
@@ -230,7 +245,10 @@ impl Leg {
 
     /// Applies a (re)negotiated stream: a new answer, a re-offer, hold or resume.
     pub fn set_negotiated(&mut self, negotiated: Negotiated, now: Instant) {
-        let receives_before = self.negotiated.as_ref().is_some_and(|n| n.direction.receives());
+        let receives_before = self
+            .negotiated
+            .as_ref()
+            .is_some_and(|n| n.direction.receives());
         self.latch.set_signalled(negotiated.remote_rtp);
         if negotiated.direction.receives() && !receives_before {
             // The peer starts (or resumes) sending: the timeout counts from now.
@@ -251,11 +269,16 @@ impl Leg {
 
     /// True when Hotline may send audio on this leg (negotiated, not held, address known).
     pub fn can_send(&self) -> bool {
-        self.negotiated.as_ref().is_some_and(|n| n.direction.sends()) && self.destination().is_some()
+        self.negotiated
+            .as_ref()
+            .is_some_and(|n| n.direction.sends())
+            && self.destination().is_some()
     }
 
     pub fn receives(&self) -> bool {
-        self.negotiated.as_ref().is_some_and(|n| n.direction.receives())
+        self.negotiated
+            .as_ref()
+            .is_some_and(|n| n.direction.receives())
     }
 
     pub fn is_playing(&self) -> bool {
@@ -293,11 +316,19 @@ impl Leg {
 
     fn ntp_now(&self, now: Instant) -> u64 {
         let wall = self.wall_epoch + now.saturating_duration_since(self.epoch);
-        rtcp::ntp_timestamp(wall.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default())
+        rtcp::ntp_timestamp(
+            wall.duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default(),
+        )
     }
 
     /// A datagram arrived on the RTP port.
-    pub fn handle_rtp(&mut self, data: &[u8], from: SocketAddr, now: Instant) -> Result<Accepted, Refused> {
+    pub fn handle_rtp(
+        &mut self,
+        data: &[u8],
+        from: SocketAddr,
+        now: Instant,
+    ) -> Result<Accepted, Refused> {
         let result = self.classify(data, from, now);
         if result.is_err() {
             self.ignored += 1;
@@ -305,7 +336,12 @@ impl Leg {
         result
     }
 
-    fn classify(&mut self, data: &[u8], from: SocketAddr, now: Instant) -> Result<Accepted, Refused> {
+    fn classify(
+        &mut self,
+        data: &[u8],
+        from: SocketAddr,
+        now: Instant,
+    ) -> Result<Accepted, Refused> {
         let packet = RtpPacket::parse(data).map_err(|_| Refused::Malformed)?;
         let Some(negotiated) = self.negotiated.as_ref() else {
             return Err(Refused::NotNegotiated);
@@ -324,7 +360,9 @@ impl Leg {
         let (ssrc, seq, ts) = (packet.ssrc(), packet.sequence_number(), packet.timestamp());
         match self.latch.on_packet(from, ssrc, seq, now) {
             LatchDecision::Ignore => return Err(Refused::WrongSource),
-            LatchDecision::Latched(addr) => self.events.push_back(LegEvent::RtpLatched { from: addr }),
+            LatchDecision::Latched(addr) => {
+                self.events.push_back(LegEvent::RtpLatched { from: addr })
+            }
             LatchDecision::Accept => {}
         }
         let arrival = self.arrival_units(now);
@@ -343,7 +381,12 @@ impl Leg {
                     self.on_digit_update(more, DigitSource::Rfc4733, now);
                 }
             }
-            return Ok(Accepted::TelephoneEvent { ssrc, seq, ts, marker });
+            return Ok(Accepted::TelephoneEvent {
+                ssrc,
+                seq,
+                ts,
+                marker,
+            });
         }
         if let Some(detector) = self.inband.as_mut() {
             let n = codec.decode(packet.payload(), &mut self.scratch);
@@ -377,7 +420,9 @@ impl Leg {
     fn on_inband_update(&mut self, update: EventUpdate, at_ms: u64, now: Instant) {
         match update {
             EventUpdate::Began { digit, .. } => self.barge_in(digit),
-            EventUpdate::Ended { digit, duration, .. } => {
+            EventUpdate::Ended {
+                digit, duration, ..
+            } => {
                 self.events.push_back(LegEvent::Digit(DigitEvent {
                     digit,
                     source: DigitSource::InBand,
@@ -395,7 +440,11 @@ impl Leg {
                 self.dtmf_began_ms = Some((ts, self.media_ms(now)));
                 self.barge_in(digit);
             }
-            EventUpdate::Ended { digit, ts, duration } => {
+            EventUpdate::Ended {
+                digit,
+                ts,
+                duration,
+            } => {
                 let duration_ms = duration / 8;
                 let at_ms = match self.dtmf_began_ms.take() {
                     Some((began_ts, at)) if began_ts == ts => at,
@@ -458,7 +507,10 @@ impl Leg {
             self.quality_remote = (
                 report.fraction_lost,
                 report.jitter_units.map(|j| j as f64 / 8.0),
-                report.rtt_secs.map(|r| r * 1000.0).or(self.quality_remote.2),
+                report
+                    .rtt_secs
+                    .map(|r| r * 1000.0)
+                    .or(self.quality_remote.2),
             );
         }
         self.events.push_back(LegEvent::Quality(self.quality()));
@@ -536,7 +588,10 @@ impl Leg {
             next = next.min(t);
         }
         if self.receives() && !self.timed_out {
-            let since = self.last_rx.unwrap_or(self.media_watch_from).max(self.media_watch_from);
+            let since = self
+                .last_rx
+                .unwrap_or(self.media_watch_from)
+                .max(self.media_watch_from);
             next = next.min(since + self.config.media_timeout);
         }
         next
@@ -548,7 +603,10 @@ impl Leg {
             self.on_digit_update(update, DigitSource::Rfc4733, now);
         }
         if self.receives() && !self.timed_out {
-            let since = self.last_rx.unwrap_or(self.media_watch_from).max(self.media_watch_from);
+            let since = self
+                .last_rx
+                .unwrap_or(self.media_watch_from)
+                .max(self.media_watch_from);
             if now.saturating_duration_since(since) >= self.config.media_timeout {
                 self.timed_out = true;
                 self.events.push_back(LegEvent::MediaTimeout {
@@ -611,7 +669,11 @@ impl Leg {
             .write_into(buf)
             .ok()?;
         self.tx.count(len);
-        Some(Transmit { to, len, rtcp: false })
+        Some(Transmit {
+            to,
+            len,
+            rtcp: false,
+        })
     }
 
     fn poll_prompt(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
@@ -664,7 +726,11 @@ impl Leg {
                 .write_into(buf)
                 .ok()?;
             self.tx.count(len);
-            return Some(Transmit { to, len, rtcp: false });
+            return Some(Transmit {
+                to,
+                len,
+                rtcp: false,
+            });
         }
     }
 
@@ -690,24 +756,45 @@ impl Leg {
         self.next_rtcp = now + self.config.rtcp_interval;
         let to = self.rtcp_destination()?;
         let ntp = self.ntp_now(now);
-        let sender = self.tx.last_sent_at().filter(|at| now.saturating_duration_since(*at) < self.config.rtcp_interval * 2).map(|at| {
-            let rtp_ts = self
-                .tx
-                .last_ts()
-                .wrapping_add((now.saturating_duration_since(at).as_micros() as u64 * 8 / 1000) as u32);
-            SenderInfo {
-                ntp,
-                rtp_ts,
-                packets: self.tx.packets as u32,
-                octets: self.tx.bytes as u32,
-            }
-        });
-        let len = rtcp::write_report(buf, self.tx.ssrc(), &self.config.cname, sender, &mut self.rx, self.last_sr, ntp);
-        (len > 0).then_some(Transmit { to, len, rtcp: true })
+        let sender = self
+            .tx
+            .last_sent_at()
+            .filter(|at| now.saturating_duration_since(*at) < self.config.rtcp_interval * 2)
+            .map(|at| {
+                let rtp_ts = self.tx.last_ts().wrapping_add(
+                    (now.saturating_duration_since(at).as_micros() as u64 * 8 / 1000) as u32,
+                );
+                SenderInfo {
+                    ntp,
+                    rtp_ts,
+                    packets: self.tx.packets as u32,
+                    octets: self.tx.bytes as u32,
+                }
+            });
+        let len = rtcp::write_report(
+            buf,
+            self.tx.ssrc(),
+            &self.config.cname,
+            sender,
+            &mut self.rx,
+            self.last_sr,
+            ntp,
+        );
+        (len > 0).then_some(Transmit {
+            to,
+            len,
+            rtcp: true,
+        })
     }
 
     /// Header fields for a packet the bridge relays into this leg (continuity of our stream).
-    pub fn relay_header(&mut self, in_ssrc: u32, in_seq: u16, in_ts: u32, now: Instant) -> crate::rtp::stream::NextHeader {
+    pub fn relay_header(
+        &mut self,
+        in_ssrc: u32,
+        in_seq: u16,
+        in_ts: u32,
+        now: Instant,
+    ) -> crate::rtp::stream::NextHeader {
         self.tx.next_relayed(in_ssrc, in_seq, in_ts, now)
     }
 

@@ -4,16 +4,16 @@
 //! The core is sans-IO (packet and time in, packets and events out) inside a thin tokio shell.
 //! It must never know tenants, storage or signaling; `routing` drives it.
 
+pub mod bridge;
 pub mod codec;
+pub mod dtmf;
 pub mod engine;
 pub mod error;
-pub mod sdp;
-pub mod rtp;
-pub mod dtmf;
+pub mod leg;
 pub mod prompt;
 pub mod record;
-pub mod leg;
-pub mod bridge;
+pub mod rtp;
+pub mod sdp;
 
 pub use engine::{BridgeHandle, LegHandle, LegOptions, MediaConfig, MediaEngine, RecordingTarget};
 pub use error::MediaError;

@@ -22,14 +22,24 @@ async fn bridged_audio_flows_both_ways_with_our_ssrc_and_sequence() {
     let engine = engine(41000, 41099);
     let mut caller = Phone::new(0xCA11).await;
     let mut agent = Phone::new(0xA6E7).await;
-    let (leg_a, _) = engine.inbound_leg(&caller.offer("0 101"), LegOptions::default()).await.unwrap();
-    let (leg_b, _) = engine.inbound_leg(&agent.offer("0 101"), LegOptions::default()).await.unwrap();
+    let (leg_a, _) = engine
+        .inbound_leg(&caller.offer("0 101"), LegOptions::default())
+        .await
+        .unwrap();
+    let (leg_b, _) = engine
+        .inbound_leg(&agent.offer("0 101"), LegOptions::default())
+        .await
+        .unwrap();
     let (to_a, to_b) = (leg_a.local_addr(), leg_b.local_addr());
     let bridge = engine.bridge(leg_a, leg_b).await.unwrap();
 
     for i in 0..20 {
-        caller.send_audio(to_a, Codec::Pcmu, &tone(1000.0, 8000.0, i * 160, 160)).await;
-        agent.send_audio(to_b, Codec::Pcmu, &tone(600.0, 8000.0, i * 160, 160)).await;
+        caller
+            .send_audio(to_a, Codec::Pcmu, &tone(1000.0, 8000.0, i * 160, 160))
+            .await;
+        agent
+            .send_audio(to_b, Codec::Pcmu, &tone(600.0, 8000.0, i * 160, 160))
+            .await;
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let at_agent = agent.collect(WAIT).await;
@@ -51,7 +61,10 @@ async fn bridged_audio_flows_both_ways_with_our_ssrc_and_sequence() {
     for (i, r) in at_agent.iter().enumerate() {
         Codec::Pcmu.decode(&r.payload, &mut pcm[i * 160..(i + 1) * 160]);
     }
-    assert!(tone_share(&pcm, 1000.0) > 0.9, "the caller's tone reached the agent");
+    assert!(
+        tone_share(&pcm, 1000.0) > 0.9,
+        "the caller's tone reached the agent"
+    );
     assert_eq!(bridge.relayed(Side::A).await.unwrap(), (20, 0));
     drop(bridge);
     assert_ports_released(&engine).await;
@@ -62,15 +75,25 @@ async fn pcmu_caller_and_pcma_agent_are_transcoded() {
     let engine = engine(41100, 41199);
     let mut caller = Phone::new(1).await;
     let mut agent = Phone::new(2).await;
-    let (leg_a, answer_a) = engine.inbound_leg(&caller.offer("0"), LegOptions::default()).await.unwrap();
-    let (leg_b, answer_b) = engine.inbound_leg(&agent.offer("8"), LegOptions::default()).await.unwrap();
+    let (leg_a, answer_a) = engine
+        .inbound_leg(&caller.offer("0"), LegOptions::default())
+        .await
+        .unwrap();
+    let (leg_b, answer_b) = engine
+        .inbound_leg(&agent.offer("8"), LegOptions::default())
+        .await
+        .unwrap();
     assert!(String::from_utf8(answer_a).unwrap().contains("RTP/AVP 0"));
     assert!(String::from_utf8(answer_b).unwrap().contains("RTP/AVP 8"));
     let (to_a, to_b) = (leg_a.local_addr(), leg_b.local_addr());
     let bridge = engine.bridge(leg_a, leg_b).await.unwrap();
     for i in 0..10 {
-        caller.send_audio(to_a, Codec::Pcmu, &tone(1000.0, 10000.0, i * 160, 160)).await;
-        agent.send_audio(to_b, Codec::Pcma, &tone(440.0, 10000.0, i * 160, 160)).await;
+        caller
+            .send_audio(to_a, Codec::Pcmu, &tone(1000.0, 10000.0, i * 160, 160))
+            .await;
+        agent
+            .send_audio(to_b, Codec::Pcma, &tone(440.0, 10000.0, i * 160, 160))
+            .await;
     }
     let at_agent = agent.collect(WAIT).await;
     let at_caller = caller.collect(WAIT).await;
@@ -97,14 +120,31 @@ async fn rfc_4733_digits_pass_through_and_are_reported() {
     let engine = engine(41200, 41299);
     let mut caller = Phone::new(1).await;
     let agent = Phone::new(2).await;
-    let (leg_a, _) = engine.inbound_leg(&caller.offer("0 101"), LegOptions::default()).await.unwrap();
-    let agent_offer = String::from_utf8(agent.offer("0 101")).unwrap().replace("101", "96");
-    let (leg_b, _) = engine.inbound_leg(agent_offer.as_bytes(), LegOptions::default()).await.unwrap();
+    let (leg_a, _) = engine
+        .inbound_leg(&caller.offer("0 101"), LegOptions::default())
+        .await
+        .unwrap();
+    let agent_offer = String::from_utf8(agent.offer("0 101"))
+        .unwrap()
+        .replace("101", "96");
+    let (leg_b, _) = engine
+        .inbound_leg(agent_offer.as_bytes(), LegOptions::default())
+        .await
+        .unwrap();
     let to_a = leg_a.local_addr();
     let mut bridge = engine.bridge(leg_a, leg_b).await.unwrap();
     let mut ev = [0u8; 4];
     caller.ts = 8000;
-    for (i, (end, duration)) in [(false, 160u16), (false, 320), (true, 480), (true, 480), (true, 480)].into_iter().enumerate() {
+    for (i, (end, duration)) in [
+        (false, 160u16),
+        (false, 320),
+        (true, 480),
+        (true, 480),
+        (true, 480),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         write_payload(Digit::D8, end, 10, duration, &mut ev);
         let p = caller.packet(101, &ev, i == 0);
         caller.socket.send_to(&p, to_a).await.unwrap();
@@ -132,12 +172,19 @@ async fn latching_ignores_strangers_and_follows_a_nat_port_after_probation() {
     // The phone's packets really come from another port (its NAT mapping).
     let mut behind_nat = Phone::new(0x5EED).await;
     let mut stranger = Phone::new(0xBAD).await;
-    let (mut leg, _) = engine.inbound_leg(&caller.offer("0"), LegOptions::default()).await.unwrap();
+    let (mut leg, _) = engine
+        .inbound_leg(&caller.offer("0"), LegOptions::default())
+        .await
+        .unwrap();
     let to = leg.local_addr();
 
     // Malformed datagrams and a stranger's single packet: ignored and counted.
     behind_nat.socket.send_to(b"\x80\x00", to).await.unwrap();
-    behind_nat.socket.send_to(b"hello there, not RTP", to).await.unwrap();
+    behind_nat
+        .socket
+        .send_to(b"hello there, not RTP", to)
+        .await
+        .unwrap();
     stranger.send_audio(to, Codec::Pcmu, &[0; 160]).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     let q = leg.quality().await.unwrap();
@@ -157,7 +204,10 @@ async fn latching_ignores_strangers_and_follows_a_nat_port_after_probation() {
     assert_eq!(latched, behind_nat.socket.local_addr().unwrap());
     let outcome = tokio::time::timeout(
         Duration::from_secs(2),
-        leg.play(Playlist::once(vec![PlayItem::Prompt(Prompt::from_pcm(vec![100; 800]))]), false),
+        leg.play(
+            Playlist::once(vec![PlayItem::Prompt(Prompt::from_pcm(vec![100; 800]))]),
+            false,
+        ),
     );
     let (outcome, got) = tokio::join!(outcome, behind_nat.collect(Duration::from_millis(300)));
     assert_eq!(outcome.unwrap().unwrap(), PlayOutcome::Finished);
@@ -171,8 +221,16 @@ async fn latching_ignores_strangers_and_follows_a_nat_port_after_probation() {
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
     let q = leg.quality().await.unwrap();
-    assert_eq!(q.packets_in, 1 + 5, "the latching packet and the phone's five");
-    assert_eq!(q.ignored, 3 + 2 + 5, "probation packets and the stranger's are counted");
+    assert_eq!(
+        q.packets_in,
+        1 + 5,
+        "the latching packet and the phone's five"
+    );
+    assert_eq!(
+        q.ignored,
+        3 + 2 + 5,
+        "probation packets and the stranger's are counted"
+    );
     drop(leg);
     assert_ports_released(&engine).await;
 }
@@ -181,8 +239,19 @@ async fn latching_ignores_strangers_and_follows_a_nat_port_after_probation() {
 async fn a_silent_leg_reports_a_media_timeout() {
     let engine = engine(41400, 41499);
     let mut phone = Phone::new(1).await;
-    let (mut leg, _) = engine.inbound_leg(&phone.offer("0"), LegOptions { media_timeout: Some(Duration::from_millis(1500)), ..LegOptions::default() }).await.unwrap();
-    phone.send_audio(leg.local_addr(), Codec::Pcmu, &[0; 160]).await;
+    let (mut leg, _) = engine
+        .inbound_leg(
+            &phone.offer("0"),
+            LegOptions {
+                media_timeout: Some(Duration::from_millis(1500)),
+                ..LegOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    phone
+        .send_audio(leg.local_addr(), Codec::Pcmu, &[0; 160])
+        .await;
     let started = tokio::time::Instant::now();
     let event = loop {
         match tokio::time::timeout(Duration::from_secs(4), leg.next_event()).await {
@@ -203,27 +272,54 @@ async fn recording_holds_the_caller_left_and_the_agent_right() {
     let path = dir.path().join("call.wav");
     let mut caller = Phone::new(1).await;
     let mut agent = Phone::new(2).await;
-    let (leg_a, _) = engine.inbound_leg(&caller.offer("0"), LegOptions::default()).await.unwrap();
-    let (leg_b, _) = engine.inbound_leg(&agent.offer("8"), LegOptions::default()).await.unwrap();
+    let (leg_a, _) = engine
+        .inbound_leg(&caller.offer("0"), LegOptions::default())
+        .await
+        .unwrap();
+    let (leg_b, _) = engine
+        .inbound_leg(&agent.offer("8"), LegOptions::default())
+        .await
+        .unwrap();
     let (to_a, to_b) = (leg_a.local_addr(), leg_b.local_addr());
     let bridge = engine.bridge(leg_a, leg_b).await.unwrap();
-    bridge.start_recording(RecordingTarget::Path(path.clone()), Side::A).await.unwrap();
+    bridge
+        .start_recording(RecordingTarget::Path(path.clone()), Side::A)
+        .await
+        .unwrap();
     let mut ticker = tokio::time::interval(Duration::from_millis(20));
     for i in 0..100 {
         ticker.tick().await;
-        caller.send_audio(to_a, Codec::Pcmu, &tone(1000.0, 8000.0, i * 160, 160)).await;
-        agent.send_audio(to_b, Codec::Pcma, &tone(500.0, 8000.0, i * 160, 160)).await;
+        caller
+            .send_audio(to_a, Codec::Pcmu, &tone(1000.0, 8000.0, i * 160, 160))
+            .await;
+        agent
+            .send_audio(to_b, Codec::Pcma, &tone(500.0, 8000.0, i * 160, 160))
+            .await;
     }
     let summary = bridge.stop_recording().await.unwrap();
     assert!((1900..2300).contains(&summary.duration_ms), "{summary:?}");
-    let samples: Vec<i16> = hound::WavReader::open(&path).unwrap().into_samples().map(|s| s.unwrap()).collect();
+    let samples: Vec<i16> = hound::WavReader::open(&path)
+        .unwrap()
+        .into_samples()
+        .map(|s| s.unwrap())
+        .collect();
     let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
     let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
     let middle = 2000..14_000;
-    assert!(tone_share(&left[middle.clone()], 1000.0) > 0.8, "{}", tone_share(&left[middle.clone()], 1000.0));
+    assert!(
+        tone_share(&left[middle.clone()], 1000.0) > 0.8,
+        "{}",
+        tone_share(&left[middle.clone()], 1000.0)
+    );
     assert!(tone_share(&right[middle.clone()], 500.0) > 0.8);
-    assert!(tone_share(&left[middle], 500.0) < 0.05, "no agent on the caller's channel");
-    assert!(matches!(bridge.stop_recording().await, Err(hotline_media::MediaError::NotRecording)));
+    assert!(
+        tone_share(&left[middle], 500.0) < 0.05,
+        "no agent on the caller's channel"
+    );
+    assert!(matches!(
+        bridge.stop_recording().await,
+        Err(hotline_media::MediaError::NotRecording)
+    ));
 }
 
 #[tokio::test]
@@ -231,23 +327,40 @@ async fn unbridged_legs_play_prompts_again_with_continuous_numbers() {
     let engine = engine(41600, 41699);
     let mut caller = Phone::new(1).await;
     let agent = Phone::new(2).await;
-    let (leg_a, _) = engine.inbound_leg(&caller.offer("0"), LegOptions::default()).await.unwrap();
-    let (leg_b, _) = engine.inbound_leg(&agent.offer("0"), LegOptions::default()).await.unwrap();
+    let (leg_a, _) = engine
+        .inbound_leg(&caller.offer("0"), LegOptions::default())
+        .await
+        .unwrap();
+    let (leg_b, _) = engine
+        .inbound_leg(&agent.offer("0"), LegOptions::default())
+        .await
+        .unwrap();
     let to_a = leg_a.local_addr();
     let beep = Playlist::once(vec![PlayItem::Prompt(Prompt::from_pcm(vec![2000; 480]))]);
-    let (played, before) = tokio::join!(leg_b.play(beep.clone(), false), agent.collect(Duration::from_millis(200)));
+    let (played, before) = tokio::join!(
+        leg_b.play(beep.clone(), false),
+        agent.collect(Duration::from_millis(200))
+    );
     assert_eq!(played.unwrap(), PlayOutcome::Finished);
     let bridge = engine.bridge(leg_a, leg_b).await.unwrap();
     for i in 0..5 {
-        caller.send_audio(to_a, Codec::Pcmu, &tone(800.0, 5000.0, i * 160, 160)).await;
+        caller
+            .send_audio(to_a, Codec::Pcmu, &tone(800.0, 5000.0, i * 160, 160))
+            .await;
     }
     let during = agent.collect(Duration::from_millis(200)).await;
     let (_leg_a, leg_b, _) = bridge.unbridge().await.unwrap();
-    let (played, after) = tokio::join!(leg_b.play(beep, false), agent.collect(Duration::from_millis(200)));
+    let (played, after) = tokio::join!(
+        leg_b.play(beep, false),
+        agent.collect(Duration::from_millis(200))
+    );
     assert_eq!(played.unwrap(), PlayOutcome::Finished);
     let all: Vec<_> = before.iter().chain(&during).chain(&after).collect();
     assert_eq!((before.len(), during.len(), after.len()), (3, 5, 3));
-    assert!(all.iter().all(|r| r.ssrc == all[0].ssrc), "one SSRC for the leg's life");
+    assert!(
+        all.iter().all(|r| r.ssrc == all[0].ssrc),
+        "one SSRC for the leg's life"
+    );
     for w in all.windows(2) {
         assert_eq!(w[1].seq, w[0].seq.wrapping_add(1), "sequence continues");
         assert!(w[1].ts.wrapping_sub(w[0].ts) >= 160 && w[1].ts.wrapping_sub(w[0].ts) < 8000 * 5);
@@ -260,27 +373,48 @@ async fn unbridged_legs_play_prompts_again_with_continuous_numbers() {
 async fn hold_and_resume_by_reoffer() {
     let engine = engine(41700, 41799);
     let phone = Phone::new(1).await;
-    let (leg, _) = engine.inbound_leg(&phone.offer("0 8 101"), LegOptions::default()).await.unwrap();
-    let held = String::from_utf8(phone.offer("0 8 101")).unwrap().replace("a=sendrecv", "a=sendonly");
+    let (leg, _) = engine
+        .inbound_leg(&phone.offer("0 8 101"), LegOptions::default())
+        .await
+        .unwrap();
+    let held = String::from_utf8(phone.offer("0 8 101"))
+        .unwrap()
+        .replace("a=sendrecv", "a=sendonly");
     let answer = String::from_utf8(leg.answer_reoffer(held.as_bytes()).await.unwrap()).unwrap();
     assert!(answer.contains("a=recvonly"));
     // While held, Hotline sends nothing even when asked to play.
     let (_, got) = tokio::join!(
-        tokio::time::timeout(Duration::from_millis(300), leg.play(Playlist::once(vec![PlayItem::Silence(Duration::from_millis(100))]), false)),
+        tokio::time::timeout(
+            Duration::from_millis(300),
+            leg.play(
+                Playlist::once(vec![PlayItem::Silence(Duration::from_millis(100))]),
+                false
+            )
+        ),
         phone.collect(Duration::from_millis(200))
     );
     assert!(got.is_empty());
-    let answer = String::from_utf8(leg.answer_reoffer(&phone.offer("0 8 101")).await.unwrap()).unwrap();
+    let answer =
+        String::from_utf8(leg.answer_reoffer(&phone.offer("0 8 101")).await.unwrap()).unwrap();
     assert!(answer.contains("a=sendrecv"));
     // Our own hold offer, and the answer to it.
     let offer = String::from_utf8(leg.hold_offer(true).await.unwrap()).unwrap();
     assert!(offer.contains("a=sendonly"));
-    let their_answer = String::from_utf8(phone.offer("0")).unwrap().replace("a=sendrecv", "a=recvonly");
+    let their_answer = String::from_utf8(phone.offer("0"))
+        .unwrap()
+        .replace("a=sendrecv", "a=recvonly");
     let negotiated = leg.apply_answer(their_answer.as_bytes()).await.unwrap();
-    assert_eq!(negotiated.direction, hotline_media::sdp::Direction::SendOnly);
+    assert_eq!(
+        negotiated.direction,
+        hotline_media::sdp::Direction::SendOnly
+    );
     // A re-offer with nothing in common is refused, the call keeps its stream.
     let bad = String::from_utf8(phone.offer("18")).unwrap();
-    assert!(leg.answer_reoffer(bad.as_bytes()).await.unwrap_err().is_not_acceptable());
+    assert!(leg
+        .answer_reoffer(bad.as_bytes())
+        .await
+        .unwrap_err()
+        .is_not_acceptable());
 }
 
 #[tokio::test]
@@ -289,10 +423,15 @@ async fn outbound_leg_offers_and_accepts_the_answer() {
     let mut phone = Phone::new(9).await;
     let (leg, offer) = engine.outbound_leg(LegOptions::default()).await.unwrap();
     let offer = String::from_utf8(offer).unwrap();
-    assert!(offer.contains(&format!("m=audio {} RTP/AVP 0 8 101", leg.local_addr().port())));
+    assert!(offer.contains(&format!(
+        "m=audio {} RTP/AVP 0 8 101",
+        leg.local_addr().port()
+    )));
     let negotiated = leg.apply_answer(&phone.offer("8 101")).await.unwrap();
     assert_eq!(negotiated.codec, Codec::Pcma);
-    phone.send_audio(leg.local_addr(), Codec::Pcma, &[0; 160]).await;
+    phone
+        .send_audio(leg.local_addr(), Codec::Pcma, &[0; 160])
+        .await;
     tokio::time::sleep(Duration::from_millis(30)).await;
     assert_eq!(leg.quality().await.unwrap().packets_in, 1);
 }

@@ -24,9 +24,23 @@ fn negotiated(remote: &str, codec: Codec, te: Option<u8>) -> Negotiated {
 }
 
 fn bridge(codec_a: Codec, codec_b: Codec, te_b: Option<u8>, now: Instant) -> Bridge {
-    let mut a = Leg::new(LegConfig::default(), 0xAAAA, 100, 1000, now, SystemTime::now());
+    let mut a = Leg::new(
+        LegConfig::default(),
+        0xAAAA,
+        100,
+        1000,
+        now,
+        SystemTime::now(),
+    );
     a.set_negotiated(negotiated(PHONE_A, codec_a, Some(101)), now);
-    let mut b = Leg::new(LegConfig::default(), 0xBBBB, 20000, 777_000, now, SystemTime::now());
+    let mut b = Leg::new(
+        LegConfig::default(),
+        0xBBBB,
+        20000,
+        777_000,
+        now,
+        SystemTime::now(),
+    );
     b.set_negotiated(negotiated(PHONE_B, codec_b, te_b), now);
     Bridge::new(a, b)
 }
@@ -45,7 +59,14 @@ fn rtp(pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8], marker: bool) -> Ve
     v
 }
 
-fn relay(b: &mut Bridge, side: Side, mut packet: Vec<u8>, len: usize, from: &str, now: Instant) -> Option<(Forward, Vec<u8>)> {
+fn relay(
+    b: &mut Bridge,
+    side: Side,
+    mut packet: Vec<u8>,
+    len: usize,
+    from: &str,
+    now: Instant,
+) -> Option<(Forward, Vec<u8>)> {
     match b.handle_rtp(side, &mut packet, len, from.parse().unwrap(), now) {
         Relayed::Forward(f) => Some((f, packet[..f.len].to_vec())),
         _ => None,
@@ -59,14 +80,31 @@ fn same_codec_relay_rewrites_ssrc_seq_and_timestamps_only() {
     let payload: Vec<u8> = (0..160).map(|i| i as u8).collect();
     let mut out = Vec::new();
     for i in 0..10u16 {
-        let p = rtp(0, 5000 + i, 90_000 + i as u32 * 160, 0x1234, &payload, false);
-        let (f, bytes) = relay(&mut br, Side::A, p, 172, PHONE_A, t0 + Duration::from_millis(i as u64 * 20)).unwrap();
+        let p = rtp(
+            0,
+            5000 + i,
+            90_000 + i as u32 * 160,
+            0x1234,
+            &payload,
+            false,
+        );
+        let (f, bytes) = relay(
+            &mut br,
+            Side::A,
+            p,
+            172,
+            PHONE_A,
+            t0 + Duration::from_millis(i as u64 * 20),
+        )
+        .unwrap();
         assert_eq!(f.side, Side::B);
         assert_eq!(f.to, PHONE_B.parse().unwrap());
         out.push(bytes);
     }
     let parsed: Vec<_> = out.iter().map(|b| RtpPacket::parse(b).unwrap()).collect();
-    assert!(parsed.iter().all(|p| p.ssrc() == 0xBBBB && p.payload() == payload.as_slice()));
+    assert!(parsed
+        .iter()
+        .all(|p| p.ssrc() == 0xBBBB && p.payload() == payload.as_slice()));
     assert_eq!(parsed[0].sequence_number(), 20000);
     assert!(parsed[0].marker_bit());
     for w in parsed.windows(2) {
@@ -80,10 +118,20 @@ fn same_codec_relay_rewrites_ssrc_seq_and_timestamps_only() {
 fn pcmu_to_pcma_is_transcoded_both_ways() {
     let t0 = Instant::now();
     let mut br = bridge(Codec::Pcmu, Codec::Pcma, Some(101), t0);
-    let pcm: Vec<i16> = (0..160).map(|i| ((i as f32 * 0.2).sin() * 8000.0) as i16).collect();
+    let pcm: Vec<i16> = (0..160)
+        .map(|i| ((i as f32 * 0.2).sin() * 8000.0) as i16)
+        .collect();
     let mut ulaw = [0u8; 160];
     Codec::Pcmu.encode(&pcm, &mut ulaw);
-    let (_, bytes) = relay(&mut br, Side::A, rtp(0, 1, 0, 1, &ulaw, false), 172, PHONE_A, t0).unwrap();
+    let (_, bytes) = relay(
+        &mut br,
+        Side::A,
+        rtp(0, 1, 0, 1, &ulaw, false),
+        172,
+        PHONE_A,
+        t0,
+    )
+    .unwrap();
     let p = RtpPacket::parse(&bytes).unwrap();
     assert_eq!(p.payload_type(), 8);
     let mut back = [0i16; 160];
@@ -93,7 +141,15 @@ fn pcmu_to_pcma_is_transcoded_both_ways() {
     }
     let mut alaw = [0u8; 160];
     Codec::Pcma.encode(&pcm, &mut alaw);
-    let (_, bytes) = relay(&mut br, Side::B, rtp(8, 1, 0, 2, &alaw, false), 172, PHONE_B, t0).unwrap();
+    let (_, bytes) = relay(
+        &mut br,
+        Side::B,
+        rtp(8, 1, 0, 2, &alaw, false),
+        172,
+        PHONE_B,
+        t0,
+    )
+    .unwrap();
     assert_eq!(RtpPacket::parse(&bytes).unwrap().payload_type(), 0);
     assert_eq!(br.relayed(Side::A), (1, 1));
     assert_eq!(br.relayed(Side::B), (1, 1));
@@ -105,10 +161,29 @@ fn telephone_events_pass_through_with_the_other_payload_type() {
     let mut br = bridge(Codec::Pcmu, Codec::Pcmu, Some(96), t0);
     let mut ev = [0u8; 4];
     crate::dtmf::rfc4733::write_payload(crate::dtmf::Digit::D3, false, 10, 160, &mut ev);
-    let (_, first) = relay(&mut br, Side::A, rtp(101, 10, 8000, 1, &ev, true), 16, PHONE_A, t0).unwrap();
+    let (_, first) = relay(
+        &mut br,
+        Side::A,
+        rtp(101, 10, 8000, 1, &ev, true),
+        16,
+        PHONE_A,
+        t0,
+    )
+    .unwrap();
     crate::dtmf::rfc4733::write_payload(crate::dtmf::Digit::D3, true, 10, 800, &mut ev);
-    let (_, end) = relay(&mut br, Side::A, rtp(101, 11, 8000, 1, &ev, false), 16, PHONE_A, t0 + Duration::from_millis(20)).unwrap();
-    let (p1, p2) = (RtpPacket::parse(&first).unwrap(), RtpPacket::parse(&end).unwrap());
+    let (_, end) = relay(
+        &mut br,
+        Side::A,
+        rtp(101, 11, 8000, 1, &ev, false),
+        16,
+        PHONE_A,
+        t0 + Duration::from_millis(20),
+    )
+    .unwrap();
+    let (p1, p2) = (
+        RtpPacket::parse(&first).unwrap(),
+        RtpPacket::parse(&end).unwrap(),
+    );
     assert_eq!((p1.payload_type(), p2.payload_type()), (96, 96));
     assert!(p1.marker_bit());
     assert_eq!(p1.timestamp(), p2.timestamp(), "one event, one timestamp");
@@ -127,20 +202,44 @@ fn events_are_not_relayed_to_a_leg_without_telephone_event() {
     let mut ev = [0u8; 4];
     crate::dtmf::rfc4733::write_payload(crate::dtmf::Digit::D3, true, 10, 800, &mut ev);
     let mut p = rtp(101, 10, 8000, 1, &ev, true);
-    assert_eq!(br.handle_rtp(Side::A, &mut p, 16, PHONE_A.parse().unwrap(), t0), Relayed::Absorbed);
+    assert_eq!(
+        br.handle_rtp(Side::A, &mut p, 16, PHONE_A.parse().unwrap(), t0),
+        Relayed::Absorbed
+    );
 }
 
 #[test]
 fn a_held_or_playing_leg_gets_no_relay_and_continuity_survives_a_prompt() {
     let t0 = Instant::now();
     let mut br = bridge(Codec::Pcmu, Codec::Pcmu, Some(101), t0);
-    let (first, _) = relay(&mut br, Side::A, rtp(0, 1, 0, 1, &[0xFF; 160], false), 172, PHONE_A, t0).unwrap();
+    let (first, _) = relay(
+        &mut br,
+        Side::A,
+        rtp(0, 1, 0, 1, &[0xFF; 160], false),
+        172,
+        PHONE_A,
+        t0,
+    )
+    .unwrap();
     let _ = first;
     // B plays a 100 ms beep: relay towards B pauses, B's stream carries the beep.
     let beep = Prompt::from_pcm(vec![3000; 800]);
-    br.leg_mut(Side::B).play(Playlist::once(vec![PlayItem::Prompt(beep)]), false, t0 + Duration::from_millis(20));
+    br.leg_mut(Side::B).play(
+        Playlist::once(vec![PlayItem::Prompt(beep)]),
+        false,
+        t0 + Duration::from_millis(20),
+    );
     let mut p = rtp(0, 2, 160, 1, &[0xFF; 160], false);
-    assert_eq!(br.handle_rtp(Side::A, &mut p, 172, PHONE_A.parse().unwrap(), t0 + Duration::from_millis(20)), Relayed::Absorbed);
+    assert_eq!(
+        br.handle_rtp(
+            Side::A,
+            &mut p,
+            172,
+            PHONE_A.parse().unwrap(),
+            t0 + Duration::from_millis(20)
+        ),
+        Relayed::Absorbed
+    );
     let mut buf = [0u8; 1500];
     let mut seqs = Vec::new();
     for i in 1..8 {
@@ -152,13 +251,30 @@ fn a_held_or_playing_leg_gets_no_relay_and_continuity_survives_a_prompt() {
         }
     }
     assert_eq!(seqs, vec![20001, 20002, 20003, 20004, 20005]);
-    let (_, after) = relay(&mut br, Side::A, rtp(0, 9, 8 * 160, 1, &[0xFF; 160], false), 172, PHONE_A, t0 + Duration::from_millis(160)).unwrap();
+    let (_, after) = relay(
+        &mut br,
+        Side::A,
+        rtp(0, 9, 8 * 160, 1, &[0xFF; 160], false),
+        172,
+        PHONE_A,
+        t0 + Duration::from_millis(160),
+    )
+    .unwrap();
     assert_eq!(RtpPacket::parse(&after).unwrap().sequence_number(), 20006);
 
     // A's phone holds Hotline (recvonly for us): nothing is relayed towards A.
-    br.leg_mut(Side::A).set_negotiated(Negotiated { direction: Direction::RecvOnly, ..negotiated(PHONE_A, Codec::Pcmu, Some(101)) }, t0);
+    br.leg_mut(Side::A).set_negotiated(
+        Negotiated {
+            direction: Direction::RecvOnly,
+            ..negotiated(PHONE_A, Codec::Pcmu, Some(101))
+        },
+        t0,
+    );
     let mut p = rtp(0, 1, 0, 2, &[0xFF; 160], false);
-    assert_eq!(br.handle_rtp(Side::B, &mut p, 172, PHONE_B.parse().unwrap(), t0), Relayed::Absorbed);
+    assert_eq!(
+        br.handle_rtp(Side::B, &mut p, 172, PHONE_B.parse().unwrap(), t0),
+        Relayed::Absorbed
+    );
 }
 
 #[test]
@@ -166,10 +282,19 @@ fn garbage_is_refused_without_touching_the_other_leg() {
     let t0 = Instant::now();
     let mut br = bridge(Codec::Pcmu, Codec::Pcmu, Some(101), t0);
     let mut junk = vec![0x13u8; 1500];
-    assert_eq!(br.handle_rtp(Side::A, &mut junk, 50, PHONE_A.parse().unwrap(), t0), Relayed::Refused(Refused::Malformed));
+    assert_eq!(
+        br.handle_rtp(Side::A, &mut junk, 50, PHONE_A.parse().unwrap(), t0),
+        Relayed::Refused(Refused::Malformed)
+    );
     let mut stranger = rtp(0, 1, 0, 1, &[0xFF; 160], false);
     assert_eq!(
-        br.handle_rtp(Side::A, &mut stranger, 172, "10.6.6.6:1".parse().unwrap(), t0),
+        br.handle_rtp(
+            Side::A,
+            &mut stranger,
+            172,
+            "10.6.6.6:1".parse().unwrap(),
+            t0
+        ),
         Relayed::Refused(Refused::WrongSource)
     );
     assert_eq!(br.leg(Side::B).quality().packets_out, 0);
@@ -182,20 +307,48 @@ fn recording_takes_both_directions_caller_left() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bridge.wav");
     let mut br = bridge(Codec::Pcmu, Codec::Pcma, Some(101), t0);
-    br.start_recording(WavWriter::create(&path).unwrap(), Side::A, Duration::from_secs(1), t0);
+    br.start_recording(
+        WavWriter::create(&path).unwrap(),
+        Side::A,
+        Duration::from_secs(1),
+        t0,
+    );
     let mut caller = [0u8; 160];
     Codec::Pcmu.encode(&[4000; 160], &mut caller);
     let mut agent = [0u8; 160];
     Codec::Pcma.encode(&[-4000; 160], &mut agent);
     for i in 0..100u16 {
         let now = t0 + Duration::from_millis(i as u64 * 20);
-        relay(&mut br, Side::A, rtp(0, i, i as u32 * 160, 1, &caller, false), 172, PHONE_A, now).unwrap();
-        relay(&mut br, Side::B, rtp(8, i, 50_000 + i as u32 * 160, 2, &agent, false), 172, PHONE_B, now).unwrap();
+        relay(
+            &mut br,
+            Side::A,
+            rtp(0, i, i as u32 * 160, 1, &caller, false),
+            172,
+            PHONE_A,
+            now,
+        )
+        .unwrap();
+        relay(
+            &mut br,
+            Side::B,
+            rtp(8, i, 50_000 + i as u32 * 160, 2, &agent, false),
+            172,
+            PHONE_B,
+            now,
+        )
+        .unwrap();
         br.tick_recording(now);
     }
-    let summary = br.stop_recording(t0 + Duration::from_secs(2)).unwrap().unwrap();
+    let summary = br
+        .stop_recording(t0 + Duration::from_secs(2))
+        .unwrap()
+        .unwrap();
     assert_eq!(summary.duration_ms, 2000);
-    let samples: Vec<i16> = hound::WavReader::open(&path).unwrap().into_samples().map(|s| s.unwrap()).collect();
+    let samples: Vec<i16> = hound::WavReader::open(&path)
+        .unwrap()
+        .into_samples()
+        .map(|s| s.unwrap())
+        .collect();
     let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
     let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
     assert!(left[200..15_800].iter().all(|s| (*s - 4000).abs() < 200));

@@ -185,7 +185,10 @@ mod tests {
     #[test]
     fn every_code_round_trips() {
         for byte in 0..=255u8 {
-            assert_eq!(linear_to_ulaw(ulaw_to_linear(byte)), byte_canonical_ulaw(byte));
+            assert_eq!(
+                linear_to_ulaw(ulaw_to_linear(byte)),
+                byte_canonical_ulaw(byte)
+            );
             assert_eq!(linear_to_alaw(alaw_to_linear(byte)), byte);
         }
     }

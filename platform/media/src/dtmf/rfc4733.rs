@@ -17,7 +17,11 @@ pub enum EventUpdate {
     /// A new key press started (a player with barge-in stops here).
     Began { digit: Digit, ts: u32 },
     /// The key press ended; `duration` is in timestamp units (8 kHz).
-    Ended { digit: Digit, ts: u32, duration: u32 },
+    Ended {
+        digit: Digit,
+        ts: u32,
+        duration: u32,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -60,7 +64,12 @@ impl Rfc4733Receiver {
     }
 
     /// Feeds one telephone-event packet (its RTP timestamp and payload).
-    pub fn on_packet(&mut self, ts: u32, payload: &[u8], now: Instant) -> Result<Option<EventUpdate>, Rfc4733Error> {
+    pub fn on_packet(
+        &mut self,
+        ts: u32,
+        payload: &[u8],
+        now: Instant,
+    ) -> Result<Option<EventUpdate>, Rfc4733Error> {
         if payload.len() < 4 {
             return Err(Rfc4733Error::Short(payload.len()));
         }
@@ -206,12 +215,24 @@ impl EventSender {
         if self.sent_duration < self.total {
             self.sent_duration = (self.sent_duration + self.step).min(self.total);
             let end = self.sent_duration >= self.total;
-            write_payload(self.digit, end, SEND_VOLUME, self.sent_duration as u16, &mut payload);
+            write_payload(
+                self.digit,
+                end,
+                SEND_VOLUME,
+                self.sent_duration as u16,
+                &mut payload,
+            );
             if end {
                 self.ends_sent = 1;
             }
         } else {
-            write_payload(self.digit, true, SEND_VOLUME, self.sent_duration as u16, &mut payload);
+            write_payload(
+                self.digit,
+                true,
+                SEND_VOLUME,
+                self.sent_duration as u16,
+                &mut payload,
+            );
             self.ends_sent += 1;
         }
         self.next_at += self.interval;
@@ -229,12 +250,22 @@ mod tests {
 
     fn packet(digit: u8, end: bool, duration: u16) -> [u8; 4] {
         let mut p = [0u8; 4];
-        write_payload(Digit::from_event_code(digit).unwrap(), end, 10, duration, &mut p);
+        write_payload(
+            Digit::from_event_code(digit).unwrap(),
+            end,
+            10,
+            duration,
+            &mut p,
+        );
         p
     }
 
     fn all(rx: &mut Rfc4733Receiver, ts: u32, payload: &[u8], now: Instant) -> Vec<EventUpdate> {
-        let mut out: Vec<EventUpdate> = rx.on_packet(ts, payload, now).unwrap().into_iter().collect();
+        let mut out: Vec<EventUpdate> = rx
+            .on_packet(ts, payload, now)
+            .unwrap()
+            .into_iter()
+            .collect();
         while let Some(more) = rx.take_pending() {
             out.push(more);
         }
@@ -265,8 +296,15 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                EventUpdate::Began { digit: Digit::D5, ts: 1000 },
-                EventUpdate::Ended { digit: Digit::D5, ts: 1000, duration: 800 }
+                EventUpdate::Began {
+                    digit: Digit::D5,
+                    ts: 1000
+                },
+                EventUpdate::Ended {
+                    digit: Digit::D5,
+                    ts: 1000,
+                    duration: 800
+                }
             ]
         );
     }
@@ -304,10 +342,20 @@ mod tests {
         assert_eq!(rx.next_timeout(), Some(t + Duration::from_millis(500)));
         assert_eq!(
             rx.on_timeout(t + Duration::from_millis(500)),
-            Some(EventUpdate::Ended { digit: Digit::D9, ts: 1000, duration: 160 })
+            Some(EventUpdate::Ended {
+                digit: Digit::D9,
+                ts: 1000,
+                duration: 160
+            })
         );
         // Its late end packets do not bring it back.
-        assert!(all(&mut rx, 1000, &packet(9, true, 800), t + Duration::from_millis(600)).is_empty());
+        assert!(all(
+            &mut rx,
+            1000,
+            &packet(9, true, 800),
+            t + Duration::from_millis(600)
+        )
+        .is_empty());
     }
 
     #[test]
@@ -343,7 +391,10 @@ mod tests {
     #[test]
     fn short_payload_is_an_error() {
         let mut rx = Rfc4733Receiver::default();
-        assert_eq!(rx.on_packet(0, &[1, 2], Instant::now()), Err(Rfc4733Error::Short(2)));
+        assert_eq!(
+            rx.on_packet(0, &[1, 2], Instant::now()),
+            Err(Rfc4733Error::Short(2))
+        );
     }
 
     #[test]
@@ -359,16 +410,27 @@ mod tests {
             }
             at += Duration::from_millis(20);
         }
-        assert_eq!(packets.len(), 5 + 2, "5 updates (the last with E) and 2 more ends");
+        assert_eq!(
+            packets.len(),
+            5 + 2,
+            "5 updates (the last with E) and 2 more ends"
+        );
         assert!(packets[0].marker && !packets[1].marker);
-        assert_eq!(packets.iter().filter(|p| p.payload[1] & 0x80 != 0).count(), 3);
+        assert_eq!(
+            packets.iter().filter(|p| p.payload[1] & 0x80 != 0).count(),
+            3
+        );
         let mut got = Vec::new();
         for p in &packets {
             got.extend(all(&mut rx, 4242, &p.payload, t));
         }
         assert_eq!(
             got.last(),
-            Some(&EventUpdate::Ended { digit: Digit::Pound, ts: 4242, duration: 800 })
+            Some(&EventUpdate::Ended {
+                digit: Digit::Pound,
+                ts: 4242,
+                duration: 800
+            })
         );
     }
 }

@@ -88,26 +88,56 @@ mod tests {
             Ok((Digit::D5, Duration::from_millis(160)))
         );
         assert_eq!(
-            parse("Application/DTMF-Relay; charset=utf-8", b"Signal= #\nDuration= 250\n"),
+            parse(
+                "Application/DTMF-Relay; charset=utf-8",
+                b"Signal= #\nDuration= 250\n"
+            ),
             Ok((Digit::Pound, Duration::from_millis(250)))
         );
-        assert_eq!(parse("application/dtmf-relay", b"Signal=*"), Ok((Digit::Star, DEFAULT_DURATION)));
-        assert_eq!(parse("application/dtmf-relay", b"Signal=11\r\n"), Ok((Digit::Pound, DEFAULT_DURATION)));
+        assert_eq!(
+            parse("application/dtmf-relay", b"Signal=*"),
+            Ok((Digit::Star, DEFAULT_DURATION))
+        );
+        assert_eq!(
+            parse("application/dtmf-relay", b"Signal=11\r\n"),
+            Ok((Digit::Pound, DEFAULT_DURATION))
+        );
     }
 
     #[test]
     fn dtmf_bodies() {
-        assert_eq!(parse("application/dtmf", b"7\r\n"), Ok((Digit::D7, DEFAULT_DURATION)));
-        assert_eq!(parse("application/dtmf", b"a"), Ok((Digit::A, DEFAULT_DURATION)));
+        assert_eq!(
+            parse("application/dtmf", b"7\r\n"),
+            Ok((Digit::D7, DEFAULT_DURATION))
+        );
+        assert_eq!(
+            parse("application/dtmf", b"a"),
+            Ok((Digit::A, DEFAULT_DURATION))
+        );
     }
 
     #[test]
     fn bad_bodies_are_clear_errors() {
-        assert_eq!(parse("application/dtmf-relay", b"Duration=100"), Err(SipInfoError::NoSignal));
-        assert_eq!(parse("application/dtmf-relay", b"Signal=X"), Err(SipInfoError::BadSignal("X".into())));
-        assert_eq!(parse("application/dtmf-relay", b"Signal=1\nDuration=-4"), Err(SipInfoError::BadDuration("-4".into())));
-        assert_eq!(parse("application/dtmf", b"12345"), Err(SipInfoError::BadSignal("12345".into())));
-        assert!(matches!(parse("application/sdp", b"v=0"), Err(SipInfoError::NotDtmf(_))));
+        assert_eq!(
+            parse("application/dtmf-relay", b"Duration=100"),
+            Err(SipInfoError::NoSignal)
+        );
+        assert_eq!(
+            parse("application/dtmf-relay", b"Signal=X"),
+            Err(SipInfoError::BadSignal("X".into()))
+        );
+        assert_eq!(
+            parse("application/dtmf-relay", b"Signal=1\nDuration=-4"),
+            Err(SipInfoError::BadDuration("-4".into()))
+        );
+        assert_eq!(
+            parse("application/dtmf", b"12345"),
+            Err(SipInfoError::BadSignal("12345".into()))
+        );
+        assert!(matches!(
+            parse("application/sdp", b"v=0"),
+            Err(SipInfoError::NotDtmf(_))
+        ));
         assert!(parse("application/dtmf-relay", &[0xff, 0xfe]).is_err());
     }
 }

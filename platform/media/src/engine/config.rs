@@ -56,10 +56,11 @@ impl MediaConfig {
         if self.bind_v4.is_none() && self.bind_v6.is_none() {
             return bad("no bind address");
         }
-        if self.bind_v4.is_some_and(|a| !a.is_ipv4()) || self.bind_v6.is_some_and(|a| !a.is_ipv6()) {
+        if self.bind_v4.is_some_and(|a| !a.is_ipv4()) || self.bind_v6.is_some_and(|a| !a.is_ipv6())
+        {
             return bad("bind_v4 must be IPv4 and bind_v6 IPv6");
         }
-        if self.port_min % 2 != 0 || self.port_max <= self.port_min {
+        if !self.port_min.is_multiple_of(2) || self.port_max <= self.port_min {
             return bad("the port range needs an even minimum below the maximum");
         }
         if self.media_timeout < Duration::from_secs(1) {
@@ -68,7 +69,7 @@ impl MediaConfig {
         if self.codecs.is_empty() {
             return bad("no codec");
         }
-        if !(10..=60).contains(&self.ptime_ms) || self.ptime_ms % 10 != 0 {
+        if !(10..=60).contains(&self.ptime_ms) || !self.ptime_ms.is_multiple_of(10) {
             return bad("ptime must be 10 to 60 ms in 10 ms steps");
         }
         if self.recording_flush.is_zero() {
@@ -79,7 +80,11 @@ impl MediaConfig {
 
     /// The address SDP names for a socket bound to `bound`.
     pub fn advertised_for(&self, bound: IpAddr) -> IpAddr {
-        let configured = if bound.is_ipv4() { self.advertised_v4 } else { self.advertised_v6 };
+        let configured = if bound.is_ipv4() {
+            self.advertised_v4
+        } else {
+            self.advertised_v6
+        };
         match configured {
             Some(addr) => addr,
             None if bound.is_unspecified() => {

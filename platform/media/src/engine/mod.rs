@@ -112,7 +112,11 @@ impl MediaEngine {
 
     /// A leg for an incoming call: answers the caller's offer. A refused offer allocates
     /// nothing (the error says whether it is a 488).
-    pub async fn inbound_leg(&self, offer: &[u8], options: LegOptions) -> Result<(LegHandle, Vec<u8>), MediaError> {
+    pub async fn inbound_leg(
+        &self,
+        offer: &[u8],
+        options: LegOptions,
+    ) -> Result<(LegHandle, Vec<u8>), MediaError> {
         let remote = RemoteDescription::parse(offer)?;
         let ipv6 = remote.audio.rtp_addr.is_some_and(|a| a.is_ipv6());
         let (mut runtime, handle) = self.new_leg(&LegOptions { ipv6, ..options })?;
@@ -125,7 +129,10 @@ impl MediaEngine {
 
     /// A leg for a call Hotline places: returns our offer; pass the answer to
     /// [`LegHandle::apply_answer`].
-    pub async fn outbound_leg(&self, options: LegOptions) -> Result<(LegHandle, Vec<u8>), MediaError> {
+    pub async fn outbound_leg(
+        &self,
+        options: LegOptions,
+    ) -> Result<(LegHandle, Vec<u8>), MediaError> {
         let (mut runtime, handle) = self.new_leg(&options)?;
         let offer = runtime.control.sdp.create_offer();
         runtime.sockets_ready().await?;
@@ -135,10 +142,14 @@ impl MediaEngine {
 
     fn new_leg(&self, options: &LegOptions) -> Result<(LegRuntime, LegHandle), MediaError> {
         let config = &self.inner.config;
-        let bind = if options.ipv6 { config.bind_v6 } else { config.bind_v4 }
-            .or(config.bind_v4)
-            .or(config.bind_v6)
-            .ok_or_else(|| MediaError::Config("no bind address".into()))?;
+        let bind = if options.ipv6 {
+            config.bind_v6
+        } else {
+            config.bind_v4
+        }
+        .or(config.bind_v4)
+        .or(config.bind_v6)
+        .ok_or_else(|| MediaError::Config("no bind address".into()))?;
         let (ports, rtp, rtcp) = bind_pair(&self.inner.ports, bind)?;
         let local_port = ports.rtp();
         let advertised = config.advertised_for(bind);
@@ -242,7 +253,10 @@ impl LegHandle {
         self.local
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> LegCommand) -> Result<T, MediaError> {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> LegCommand,
+    ) -> Result<T, MediaError> {
         let (tx, rx) = oneshot::channel();
         self.cmd.send(make(tx)).map_err(|_| MediaError::LegGone)?;
         rx.await.map_err(|_| MediaError::LegGone)
@@ -251,13 +265,17 @@ impl LegHandle {
     /// Applies the answer to our offer (outbound leg, or our hold/resume re-offer).
     pub async fn apply_answer(&self, answer: &[u8]) -> Result<Negotiated, MediaError> {
         let answer = answer.to_vec();
-        Ok(self.ask(|reply| LegCommand::ApplyAnswer(answer, reply)).await??)
+        Ok(self
+            .ask(|reply| LegCommand::ApplyAnswer(answer, reply))
+            .await??)
     }
 
     /// Answers a re-offer from the peer (hold, resume, codec change).
     pub async fn answer_reoffer(&self, offer: &[u8]) -> Result<Vec<u8>, MediaError> {
         let offer = offer.to_vec();
-        Ok(self.ask(|reply| LegCommand::Reoffer(offer, reply)).await??)
+        Ok(self
+            .ask(|reply| LegCommand::Reoffer(offer, reply))
+            .await??)
     }
 
     /// Our re-offer to put the peer on hold (`true`) or take it off (`false`); send it in a
@@ -268,7 +286,11 @@ impl LegHandle {
 
     /// Plays a playlist; resolves when it finishes, a digit interrupts it (with `barge_in`),
     /// or it is stopped. Dropping the future does not stop the playback.
-    pub async fn play(&self, playlist: Playlist, barge_in: bool) -> Result<PlayOutcome, MediaError> {
+    pub async fn play(
+        &self,
+        playlist: Playlist,
+        barge_in: bool,
+    ) -> Result<PlayOutcome, MediaError> {
         let done = self
             .ask(|reply| LegCommand::Play {
                 playlist,
@@ -280,7 +302,9 @@ impl LegHandle {
     }
 
     pub fn stop_playing(&self) -> Result<(), MediaError> {
-        self.cmd.send(LegCommand::StopPlay).map_err(|_| MediaError::LegGone)
+        self.cmd
+            .send(LegCommand::StopPlay)
+            .map_err(|_| MediaError::LegGone)
     }
 
     pub fn send_dtmf(&self, digits: &[Digit], duration: Duration) -> Result<(), MediaError> {
@@ -344,7 +368,10 @@ impl BridgeHandle {
         }
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> task::BridgeCommand) -> Result<T, MediaError> {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> task::BridgeCommand,
+    ) -> Result<T, MediaError> {
         let (tx, rx) = oneshot::channel();
         self.cmd.send(make(tx)).map_err(|_| MediaError::LegGone)?;
         rx.await.map_err(|_| MediaError::LegGone)
@@ -352,7 +379,11 @@ impl BridgeHandle {
 
     /// Starts recording (caller's side `left` on the left channel). A recording already
     /// running is closed first.
-    pub async fn start_recording(&self, target: RecordingTarget, left: Side) -> Result<(), MediaError> {
+    pub async fn start_recording(
+        &self,
+        target: RecordingTarget,
+        left: Side,
+    ) -> Result<(), MediaError> {
         self.ask(|reply| task::BridgeCommand::StartRecording(target, left, reply))
             .await?
     }
@@ -371,11 +402,14 @@ impl BridgeHandle {
 
     /// (relayed, transcoded) packets from `side` to the other.
     pub async fn relayed(&self, side: Side) -> Result<(u64, u64), MediaError> {
-        self.ask(|reply| task::BridgeCommand::Relayed(side, reply)).await
+        self.ask(|reply| task::BridgeCommand::Relayed(side, reply))
+            .await
     }
 
     /// Ends the bridge (closing any recording) and gives the legs back.
-    pub async fn unbridge(self) -> Result<(LegHandle, LegHandle, Option<RecordingSummary>), MediaError> {
+    pub async fn unbridge(
+        self,
+    ) -> Result<(LegHandle, LegHandle, Option<RecordingSummary>), MediaError> {
         let (tx, rx) = oneshot::channel();
         self.cmd
             .send(task::BridgeCommand::Unbridge(tx))

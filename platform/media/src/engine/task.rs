@@ -38,13 +38,23 @@ pub(crate) enum LegCommand {
 }
 
 pub(crate) enum BridgeCommand {
-    StartRecording(RecordingTarget, Side, oneshot::Sender<Result<(), MediaError>>),
+    StartRecording(
+        RecordingTarget,
+        Side,
+        oneshot::Sender<Result<(), MediaError>>,
+    ),
     PauseRecording(oneshot::Sender<Result<(), MediaError>>),
     ResumeRecording(oneshot::Sender<Result<(), MediaError>>),
     StopRecording(oneshot::Sender<Result<RecordingSummary, MediaError>>),
     Relayed(Side, oneshot::Sender<(u64, u64)>),
     #[allow(clippy::type_complexity)]
-    Unbridge(oneshot::Sender<(LegRuntime, LegRuntime, Option<Result<RecordingSummary, RecordError>>)>),
+    Unbridge(
+        oneshot::Sender<(
+            LegRuntime,
+            LegRuntime,
+            Option<Result<RecordingSummary, RecordError>>,
+        )>,
+    ),
 }
 
 /// Sockets first, ports last: a port goes back to the pool only once its socket is closed.
@@ -165,7 +175,9 @@ fn apply_command(
         }
         LegCommand::StopPlay => core.stop_play(),
         LegCommand::SendDtmf(digits, duration) => core.send_dtmf(&digits, duration, now),
-        LegCommand::SipInfoDigit(digit, duration) => core.handle_sip_info_digit(digit, duration, now),
+        LegCommand::SipInfoDigit(digit, duration) => {
+            core.handle_sip_info_digit(digit, duration, now)
+        }
         LegCommand::Quality(reply) => {
             let _ = reply.send(core.quality());
         }
@@ -177,7 +189,11 @@ fn apply_command(
 fn drain_events(core: &mut Leg, control: &mut LegControl) {
     while let Some(event) = core.poll_event() {
         if let LegEvent::PlayDone { play, outcome } = &event {
-            if control.pending_play.as_ref().is_some_and(|(id, _)| id == play) {
+            if control
+                .pending_play
+                .as_ref()
+                .is_some_and(|(id, _)| id == play)
+            {
                 if let Some((_, done)) = control.pending_play.take() {
                     let _ = done.send(*outcome);
                 }
@@ -236,7 +252,9 @@ pub(crate) async fn run_leg(mut rt: LegRuntime) {
         let now = Instant::now();
         flush_leg(&mut rt.core, &rt.io, now, &mut out);
         drain_events(&mut rt.core, &mut rt.control);
-        sleep.as_mut().reset(next_deadline(rt.core.poll_timeout(), now));
+        sleep
+            .as_mut()
+            .reset(next_deadline(rt.core.poll_timeout(), now));
     }
 }
 
@@ -247,7 +265,15 @@ fn leg_io<'a>(side: Side, a: &'a LegRest, b: &'a LegRest) -> (&'a UdpSocket, &'a
     }
 }
 
-fn relay(bridge: &mut Bridge, side: Side, buf: &mut [u8], len: usize, from: SocketAddr, a: &LegRest, b: &LegRest) {
+fn relay(
+    bridge: &mut Bridge,
+    side: Side,
+    buf: &mut [u8],
+    len: usize,
+    from: SocketAddr,
+    a: &LegRest,
+    b: &LegRest,
+) {
     if let Relayed::Forward(f) = bridge.handle_rtp(side, buf, len, from, Instant::now()) {
         let (socket, _) = leg_io(f.side, a, b);
         let _ = socket.try_send_to(&buf[..f.len], f.to);

@@ -16,7 +16,14 @@ fn negotiated(remote: &str) -> Negotiated {
 }
 
 fn leg(now: Instant) -> Leg {
-    let mut leg = Leg::new(LegConfig::default(), 0x11223344, 1000, 5000, now, SystemTime::now());
+    let mut leg = Leg::new(
+        LegConfig::default(),
+        0x11223344,
+        1000,
+        5000,
+        now,
+        SystemTime::now(),
+    );
     leg.set_negotiated(negotiated("10.0.0.1:4000"), now);
     leg
 }
@@ -48,7 +55,11 @@ const PHONE: &str = "10.0.0.1:4000";
 fn a_prompt_is_paced_at_ptime_with_continuous_numbers() {
     let t0 = Instant::now();
     let mut leg = leg(t0);
-    let id = leg.play(Playlist::once(vec![PlayItem::Prompt(Prompt::from_pcm(vec![1000; 8000]))]), false, t0);
+    let id = leg.play(
+        Playlist::once(vec![PlayItem::Prompt(Prompt::from_pcm(vec![1000; 8000]))]),
+        false,
+        t0,
+    );
     let mut buf = [0u8; 1500];
     let mut headers = Vec::new();
     for i in 0..60 {
@@ -71,7 +82,10 @@ fn a_prompt_is_paced_at_ptime_with_continuous_numbers() {
         assert!(!w[1].2);
         assert_eq!(w[1].3, 0x11223344);
     }
-    assert!(events(&mut leg).contains(&LegEvent::PlayDone { play: id, outcome: PlayOutcome::Finished }));
+    assert!(events(&mut leg).contains(&LegEvent::PlayDone {
+        play: id,
+        outcome: PlayOutcome::Finished
+    }));
     assert!(!leg.is_playing());
 }
 
@@ -79,17 +93,35 @@ fn a_prompt_is_paced_at_ptime_with_continuous_numbers() {
 fn a_digit_interrupts_a_prompt_with_barge_in_and_is_reported_once() {
     let t0 = Instant::now();
     let mut leg = leg(t0);
-    let id = leg.play(Playlist::looping(vec![PlayItem::Prompt(Prompt::from_pcm(vec![5; 800]))]), true, t0);
+    let id = leg.play(
+        Playlist::looping(vec![PlayItem::Prompt(Prompt::from_pcm(vec![5; 800]))]),
+        true,
+        t0,
+    );
     let from = PHONE.parse().unwrap();
-    leg.handle_rtp(&rtp(0, 1, 100, 9, &[0xFF; 160]), from, t0).unwrap();
+    leg.handle_rtp(&rtp(0, 1, 100, 9, &[0xFF; 160]), from, t0)
+        .unwrap();
     let at = t0 + Duration::from_millis(500);
-    leg.handle_rtp(&rtp(101, 2, 4000, 9, &event(Digit::D7, false, 160)), from, at).unwrap();
+    leg.handle_rtp(
+        &rtp(101, 2, 4000, 9, &event(Digit::D7, false, 160)),
+        from,
+        at,
+    )
+    .unwrap();
     for seq in 3..6 {
-        leg.handle_rtp(&rtp(101, seq, 4000, 9, &event(Digit::D7, true, 800)), from, at + Duration::from_millis(100)).unwrap();
+        leg.handle_rtp(
+            &rtp(101, seq, 4000, 9, &event(Digit::D7, true, 800)),
+            from,
+            at + Duration::from_millis(100),
+        )
+        .unwrap();
     }
     let got = events(&mut leg);
     assert!(got.contains(&LegEvent::RtpLatched { from }));
-    assert!(got.contains(&LegEvent::PlayDone { play: id, outcome: PlayOutcome::Interrupted { digit: Digit::D7 } }));
+    assert!(got.contains(&LegEvent::PlayDone {
+        play: id,
+        outcome: PlayOutcome::Interrupted { digit: Digit::D7 }
+    }));
     let digits: Vec<_> = got
         .iter()
         .filter_map(|e| match e {
@@ -99,7 +131,12 @@ fn a_digit_interrupts_a_prompt_with_barge_in_and_is_reported_once() {
         .collect();
     assert_eq!(
         digits,
-        vec![DigitEvent { digit: Digit::D7, source: DigitSource::Rfc4733, at_ms: 500, duration_ms: 100 }]
+        vec![DigitEvent {
+            digit: Digit::D7,
+            source: DigitSource::Rfc4733,
+            at_ms: 500,
+            duration_ms: 100
+        }]
     );
 }
 
@@ -107,9 +144,18 @@ fn a_digit_interrupts_a_prompt_with_barge_in_and_is_reported_once() {
 fn without_barge_in_a_digit_leaves_the_prompt_playing() {
     let t0 = Instant::now();
     let mut leg = leg(t0);
-    leg.play(Playlist::looping(vec![PlayItem::Prompt(Prompt::from_pcm(vec![5; 800]))]), false, t0);
+    leg.play(
+        Playlist::looping(vec![PlayItem::Prompt(Prompt::from_pcm(vec![5; 800]))]),
+        false,
+        t0,
+    );
     let from = PHONE.parse().unwrap();
-    leg.handle_rtp(&rtp(101, 2, 4000, 9, &event(Digit::D1, true, 800)), from, t0).unwrap();
+    leg.handle_rtp(
+        &rtp(101, 2, 4000, 9, &event(Digit::D1, true, 800)),
+        from,
+        t0,
+    )
+    .unwrap();
     assert!(leg.is_playing());
 }
 
@@ -118,12 +164,26 @@ fn refused_packets_are_counted() {
     let t0 = Instant::now();
     let mut leg = leg(t0);
     let from: SocketAddr = PHONE.parse().unwrap();
-    assert_eq!(leg.handle_rtp(&[0x80, 0x00, 0x01], from, t0), Err(Refused::Malformed));
-    assert_eq!(leg.handle_rtp(b"not rtp at all, just text", from, t0), Err(Refused::Malformed));
-    assert_eq!(leg.handle_rtp(&rtp(18, 1, 0, 9, &[0; 20]), from, t0), Err(Refused::UnknownPayloadType(18)));
+    assert_eq!(
+        leg.handle_rtp(&[0x80, 0x00, 0x01], from, t0),
+        Err(Refused::Malformed)
+    );
+    assert_eq!(
+        leg.handle_rtp(b"not rtp at all, just text", from, t0),
+        Err(Refused::Malformed)
+    );
+    assert_eq!(
+        leg.handle_rtp(&rtp(18, 1, 0, 9, &[0; 20]), from, t0),
+        Err(Refused::UnknownPayloadType(18))
+    );
     let stranger: SocketAddr = "10.9.9.9:1234".parse().unwrap();
-    assert_eq!(leg.handle_rtp(&rtp(0, 1, 0, 77, &[0xFF; 160]), stranger, t0), Err(Refused::WrongSource));
-    assert!(leg.handle_rtp(&rtp(0, 1, 0, 9, &[0xFF; 160]), from, t0).is_ok());
+    assert_eq!(
+        leg.handle_rtp(&rtp(0, 1, 0, 77, &[0xFF; 160]), stranger, t0),
+        Err(Refused::WrongSource)
+    );
+    assert!(leg
+        .handle_rtp(&rtp(0, 1, 0, 9, &[0xFF; 160]), from, t0)
+        .is_ok());
     let q = leg.quality();
     assert_eq!(q.ignored, 4);
     assert_eq!(q.packets_in, 1);
@@ -134,7 +194,10 @@ fn refused_packets_are_counted() {
 fn media_timeout_fires_once_with_its_reason_and_rearms_on_media() {
     let t0 = Instant::now();
     let mut leg = Leg::new(
-        LegConfig { media_timeout: Duration::from_secs(5), ..LegConfig::default() },
+        LegConfig {
+            media_timeout: Duration::from_secs(5),
+            ..LegConfig::default()
+        },
         1,
         0,
         0,
@@ -148,19 +211,26 @@ fn media_timeout_fires_once_with_its_reason_and_rearms_on_media() {
     leg.handle_timeout(t0 + Duration::from_secs(5));
     assert_eq!(
         events(&mut leg),
-        vec![LegEvent::MediaTimeout { reason: MediaTimeoutReason::NoRtpEver, silent_ms: 5000 }]
+        vec![LegEvent::MediaTimeout {
+            reason: MediaTimeoutReason::NoRtpEver,
+            silent_ms: 5000
+        }]
     );
     leg.handle_timeout(t0 + Duration::from_secs(6));
     assert!(events(&mut leg).is_empty(), "once");
 
     let from = PHONE.parse().unwrap();
     let t1 = t0 + Duration::from_secs(7);
-    leg.handle_rtp(&rtp(0, 1, 0, 9, &[0xFF; 160]), from, t1).unwrap();
+    leg.handle_rtp(&rtp(0, 1, 0, 9, &[0xFF; 160]), from, t1)
+        .unwrap();
     events(&mut leg);
     leg.handle_timeout(t1 + Duration::from_secs(5));
     assert_eq!(
         events(&mut leg),
-        vec![LegEvent::MediaTimeout { reason: MediaTimeoutReason::RtpStopped, silent_ms: 5000 }]
+        vec![LegEvent::MediaTimeout {
+            reason: MediaTimeoutReason::RtpStopped,
+            silent_ms: 5000
+        }]
     );
 }
 
@@ -168,7 +238,13 @@ fn media_timeout_fires_once_with_its_reason_and_rearms_on_media() {
 fn no_timeout_while_the_peer_holds_us() {
     let t0 = Instant::now();
     let mut leg = leg(t0);
-    leg.set_negotiated(Negotiated { direction: Direction::SendOnly, ..negotiated(PHONE) }, t0);
+    leg.set_negotiated(
+        Negotiated {
+            direction: Direction::SendOnly,
+            ..negotiated(PHONE)
+        },
+        t0,
+    );
     leg.handle_timeout(t0 + Duration::from_secs(300));
     assert!(events(&mut leg).is_empty());
     // Resume: the clock starts again from the resume.
@@ -184,8 +260,18 @@ fn no_timeout_while_the_peer_holds_us() {
 fn holding_the_peer_stops_our_audio_but_the_prompt_keeps_time() {
     let t0 = Instant::now();
     let mut leg = leg(t0);
-    leg.set_negotiated(Negotiated { direction: Direction::RecvOnly, ..negotiated(PHONE) }, t0);
-    leg.play(Playlist::once(vec![PlayItem::Prompt(Prompt::from_pcm(vec![1; 1600]))]), false, t0);
+    leg.set_negotiated(
+        Negotiated {
+            direction: Direction::RecvOnly,
+            ..negotiated(PHONE)
+        },
+        t0,
+    );
+    leg.play(
+        Playlist::once(vec![PlayItem::Prompt(Prompt::from_pcm(vec![1; 1600]))]),
+        false,
+        t0,
+    );
     let mut buf = [0u8; 1500];
     let mut sent = 0;
     for i in 0..20 {
@@ -209,7 +295,13 @@ fn dtmf_goes_out_as_rfc_4733_with_one_timestamp_and_three_ends() {
         while let Some(t) = leg.poll_transmit(now, &mut buf) {
             if !t.rtcp {
                 let p = RtpPacket::parse(&buf[..t.len]).unwrap();
-                packets.push((p.payload_type(), p.timestamp(), p.marker_bit(), p.payload().to_vec(), p.sequence_number()));
+                packets.push((
+                    p.payload_type(),
+                    p.timestamp(),
+                    p.marker_bit(),
+                    p.payload().to_vec(),
+                    p.sequence_number(),
+                ));
             }
         }
     }
@@ -222,7 +314,11 @@ fn dtmf_goes_out_as_rfc_4733_with_one_timestamp_and_three_ends() {
         }
     }
     assert_eq!(got, vec![Digit::D4, Digit::Pound]);
-    assert_eq!(packets.iter().filter(|p| p.2).count(), 2, "one marker per event");
+    assert_eq!(
+        packets.iter().filter(|p| p.2).count(),
+        2,
+        "one marker per event"
+    );
     for w in packets.windows(2) {
         assert_eq!(w[1].4, w[0].4.wrapping_add(1));
     }
@@ -232,7 +328,14 @@ fn dtmf_goes_out_as_rfc_4733_with_one_timestamp_and_three_ends() {
 fn without_telephone_event_dtmf_is_played_as_tones() {
     let t0 = Instant::now();
     let mut leg = leg(t0);
-    leg.set_negotiated(Negotiated { send_telephone_event: None, recv_telephone_event: None, ..negotiated(PHONE) }, t0);
+    leg.set_negotiated(
+        Negotiated {
+            send_telephone_event: None,
+            recv_telephone_event: None,
+            ..negotiated(PHONE)
+        },
+        t0,
+    );
     leg.send_dtmf(&[Digit::D5], Duration::from_millis(100), t0);
     assert!(leg.is_playing());
     let mut detector = InbandDetector::new();
@@ -259,11 +362,22 @@ fn without_telephone_event_dtmf_is_played_as_tones() {
 #[test]
 fn inband_digits_are_detected_when_enabled() {
     let t0 = Instant::now();
-    let mut leg = Leg::new(LegConfig { inband_dtmf: true, ..LegConfig::default() }, 1, 0, 0, t0, SystemTime::now());
+    let mut leg = Leg::new(
+        LegConfig {
+            inband_dtmf: true,
+            ..LegConfig::default()
+        },
+        1,
+        0,
+        0,
+        t0,
+        SystemTime::now(),
+    );
     leg.set_negotiated(negotiated(PHONE), t0);
     let from = PHONE.parse().unwrap();
     let (row, col) = Digit::D9.frequencies();
-    let mut gen = crate::prompt::tone::ToneGenerator::new(&ToneSpec::continuous(vec![row, col], -10.0));
+    let mut gen =
+        crate::prompt::tone::ToneGenerator::new(&ToneSpec::continuous(vec![row, col], -10.0));
     let mut pcm = [0i16; 160];
     for i in 0..30u16 {
         if i < 5 {
@@ -273,7 +387,12 @@ fn inband_digits_are_detected_when_enabled() {
         }
         let mut payload = [0u8; 160];
         Codec::Pcmu.encode(&pcm, &mut payload);
-        leg.handle_rtp(&rtp(0, i, i as u32 * 160, 9, &payload), from, t0 + Duration::from_millis(i as u64 * 20)).unwrap();
+        leg.handle_rtp(
+            &rtp(0, i, i as u32 * 160, 9, &payload),
+            from,
+            t0 + Duration::from_millis(i as u64 * 20),
+        )
+        .unwrap();
     }
     let digits: Vec<_> = events(&mut leg)
         .into_iter()
@@ -294,7 +413,12 @@ fn rtcp_reports_go_out_and_come_back() {
     let mut a = leg(t0);
     let from = PHONE.parse().unwrap();
     for i in 0..50u16 {
-        a.handle_rtp(&rtp(0, i, i as u32 * 160, 9, &[0xFF; 160]), from, t0 + Duration::from_millis(i as u64 * 20)).unwrap();
+        a.handle_rtp(
+            &rtp(0, i, i as u32 * 160, 9, &[0xFF; 160]),
+            from,
+            t0 + Duration::from_millis(i as u64 * 20),
+        )
+        .unwrap();
     }
     let mut buf = [0u8; 1500];
     let at = t0 + Duration::from_secs(3);
@@ -304,7 +428,9 @@ fn rtcp_reports_go_out_and_come_back() {
     let report = rtcp::read_report(&buf[..t.len], 9, 0).unwrap();
     assert_eq!(report.cumulative_lost, Some(0));
     // Not again until the interval has passed.
-    assert!(a.poll_transmit(at + Duration::from_secs(1), &mut buf).is_none());
+    assert!(a
+        .poll_transmit(at + Duration::from_secs(1), &mut buf)
+        .is_none());
 
     // A receiver report from the phone about our stream.
     let mut stats = ReceiveStats::default();
@@ -314,7 +440,10 @@ fn rtcp_reports_go_out_and_come_back() {
     assert!(a.handle_rtcp(&buf[..n], "10.0.0.1:4001".parse().unwrap(), at));
     let q = a.quality();
     assert!(q.remote_fraction_lost.unwrap() > 0.3);
-    assert!(!a.handle_rtcp(&buf[..n], "10.6.6.6:4001".parse().unwrap(), at), "RTCP from a stranger");
+    assert!(
+        !a.handle_rtcp(&buf[..n], "10.6.6.6:4001".parse().unwrap(), at),
+        "RTCP from a stranger"
+    );
     assert!(!a.handle_rtcp(b"garbage", "10.0.0.1:4001".parse().unwrap(), at));
 }
 
@@ -322,13 +451,29 @@ fn rtcp_reports_go_out_and_come_back() {
 fn sip_info_digits_share_the_event_path() {
     let t0 = Instant::now();
     let mut leg = leg(t0);
-    let id = leg.play(Playlist::looping(vec![PlayItem::Silence(Duration::from_secs(1))]), true, t0);
-    leg.handle_sip_info_digit(Digit::Star, Duration::from_millis(160), t0 + Duration::from_millis(250));
+    let id = leg.play(
+        Playlist::looping(vec![PlayItem::Silence(Duration::from_secs(1))]),
+        true,
+        t0,
+    );
+    leg.handle_sip_info_digit(
+        Digit::Star,
+        Duration::from_millis(160),
+        t0 + Duration::from_millis(250),
+    );
     assert_eq!(
         events(&mut leg),
         vec![
-            LegEvent::PlayDone { play: id, outcome: PlayOutcome::Interrupted { digit: Digit::Star } },
-            LegEvent::Digit(DigitEvent { digit: Digit::Star, source: DigitSource::SipInfo, at_ms: 250, duration_ms: 160 }),
+            LegEvent::PlayDone {
+                play: id,
+                outcome: PlayOutcome::Interrupted { digit: Digit::Star }
+            },
+            LegEvent::Digit(DigitEvent {
+                digit: Digit::Star,
+                source: DigitSource::SipInfo,
+                at_ms: 250,
+                duration_ms: 160
+            }),
         ]
     );
 }

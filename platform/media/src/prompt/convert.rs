@@ -105,7 +105,11 @@ fn sniff(bytes: &[u8]) -> Kind {
         Kind::Other("a ZIP archive or office document")
     } else if starts(b"OggS") || starts(b"fLaC") || starts(b"FORM") {
         Kind::Other("an audio format Hotline does not read (Ogg, FLAC or AIFF)")
-    } else if bytes.iter().take(512).all(|b| b.is_ascii() && (*b >= 0x20 || b.is_ascii_whitespace())) {
+    } else if bytes
+        .iter()
+        .take(512)
+        .all(|b| b.is_ascii() && (*b >= 0x20 || b.is_ascii_whitespace()))
+    {
         Kind::Other("text")
     } else {
         Kind::Other("unrecognised data")
@@ -198,7 +202,8 @@ fn truncated(e: &hound::Error) -> bool {
     match e {
         // hound's words for a sample cut short by the end of the file.
         hound::Error::IoError(io) => {
-            io.kind() == std::io::ErrorKind::UnexpectedEof || io.to_string().contains("enough bytes")
+            io.kind() == std::io::ErrorKind::UnexpectedEof
+                || io.to_string().contains("enough bytes")
         }
         _ => false,
     }
@@ -210,14 +215,21 @@ fn decode_mp3(bytes: &[u8], limits: &PromptLimits) -> Result<(Vec<f32>, u32), Pr
     let mut hint = Hint::new();
     hint.with_extension("mp3");
     let mut format = symphonia::default::get_probe()
-        .probe(&hint, stream, FormatOptions::default(), MetadataOptions::default())
+        .probe(
+            &hint,
+            stream,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
         .map_err(|e| PromptError::Corrupt(format!("not a readable MP3: {e}")))?;
     let track = format
         .first_track(TrackType::Audio)
         .ok_or(PromptError::NoSamples)?;
     let track_id = track.id;
     let Some(CodecParameters::Audio(params)) = track.codec_params.clone() else {
-        return Err(PromptError::Unsupported("MP3 without an audio track".into()));
+        return Err(PromptError::Unsupported(
+            "MP3 without an audio track".into(),
+        ));
     };
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
@@ -230,7 +242,9 @@ fn decode_mp3(bytes: &[u8], limits: &PromptLimits) -> Result<(Vec<f32>, u32), Pr
         let packet = match format.next_packet() {
             Ok(Some(packet)) => packet,
             Ok(None) => break,
-            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                break
+            }
             Err(SymphoniaError::ResetRequired) => break,
             Err(e) => return Err(PromptError::Corrupt(e.to_string())),
         };

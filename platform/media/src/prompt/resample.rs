@@ -123,7 +123,11 @@ mod tests {
         let out = resample(&input, 44100, 8000);
         assert_eq!(out.len(), 16000);
         let middle = &out[800..15200];
-        assert!((frequency(middle, 8000) - 1000.0).abs() < 2.0, "{}", frequency(middle, 8000));
+        assert!(
+            (frequency(middle, 8000) - 1000.0).abs() < 2.0,
+            "{}",
+            frequency(middle, 8000)
+        );
         let level = rms(middle) / rms(&input);
         assert!((level - 1.0).abs() < 0.01, "level {level}");
         assert!(tone_share(middle, 1000.0, 8000) > 0.99);
@@ -141,7 +145,12 @@ mod tests {
 
     #[test]
     fn the_passband_reaches_3_4khz() {
-        for (freq, rate) in [(300.0, 48000), (3400.0, 48000), (3400.0, 16000), (3000.0, 11025)] {
+        for (freq, rate) in [
+            (300.0, 48000),
+            (3400.0, 48000),
+            (3400.0, 16000),
+            (3000.0, 11025),
+        ] {
             let out = resample(&sine(freq, rate, 1.0, 0.5), rate, 8000);
             let middle = &out[400..7600];
             let level = 20.0 * (rms(middle) / (0.5 / 2f32.sqrt())).log10();

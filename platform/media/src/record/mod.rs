@@ -134,7 +134,14 @@ impl Recorder {
     }
 
     /// Audio of one channel, as it arrived in a packet.
-    pub fn feed(&mut self, channel: Channel, ssrc: u32, rtp_ts: u32, samples: &[i16], now: Instant) {
+    pub fn feed(
+        &mut self,
+        channel: Channel,
+        ssrc: u32,
+        rtp_ts: u32,
+        samples: &[i16],
+        now: Instant,
+    ) {
         if self.paused_since.is_some() {
             self.dropped += samples.len() as u64;
             return;

@@ -78,10 +78,7 @@ impl WavWriter {
     }
 
     pub fn create(path: &Path) -> Result<WavWriter, RecordError> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)?;
+        let file = OpenOptions::new().write(true).create_new(true).open(path)?;
         WavWriter::new(Box::new(file))
     }
 
@@ -260,7 +257,10 @@ mod tests {
         let text = dir.path().join("text.wav");
         std::fs::write(&text, vec![b'x'; 100]).unwrap();
         assert!(matches!(repair(&text), Err(RecordError::NotWav(_))));
-        assert!(matches!(repair(&dir.path().join("missing.wav")), Err(RecordError::Io(_))));
+        assert!(matches!(
+            repair(&dir.path().join("missing.wav")),
+            Err(RecordError::Io(_))
+        ));
     }
 
     #[test]

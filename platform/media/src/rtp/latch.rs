@@ -73,7 +73,13 @@ impl Latch {
     }
 
     /// Decides about a valid RTP packet (already parsed, payload type checked).
-    pub fn on_packet(&mut self, from: SocketAddr, ssrc: u32, seq: u16, now: Instant) -> LatchDecision {
+    pub fn on_packet(
+        &mut self,
+        from: SocketAddr,
+        ssrc: u32,
+        seq: u16,
+        now: Instant,
+    ) -> LatchDecision {
         match self.latched {
             Some(latched) if latched == from => {
                 self.last_from_latched = Some(now);
@@ -148,7 +154,10 @@ mod tests {
             l.on_packet(addr("10.0.0.1:4000"), 1, 1, t),
             LatchDecision::Latched(addr("10.0.0.1:4000"))
         );
-        assert_eq!(l.on_packet(addr("10.0.0.1:4000"), 1, 2, t), LatchDecision::Accept);
+        assert_eq!(
+            l.on_packet(addr("10.0.0.1:4000"), 1, 2, t),
+            LatchDecision::Accept
+        );
     }
 
     #[test]
@@ -170,7 +179,10 @@ mod tests {
         l.on_packet(nat, 5, 10, t);
         l.on_packet(nat, 5, 11, t);
         assert_eq!(l.on_packet(nat, 5, 50, t), LatchDecision::Ignore);
-        assert_eq!(l.on_packet(addr("198.51.100.8:1"), 5, 51, t), LatchDecision::Ignore);
+        assert_eq!(
+            l.on_packet(addr("198.51.100.8:1"), 5, 51, t),
+            LatchDecision::Ignore
+        );
         assert_eq!(l.destination(), None);
     }
 
@@ -182,12 +194,18 @@ mod tests {
         let mut l = Latch::new(Some(phone), Duration::from_secs(2));
         l.on_packet(phone, 1, 1, t);
         for seq in 0..10 {
-            assert_eq!(l.on_packet(other, 2, seq, t + Duration::from_millis(100)), LatchDecision::Ignore);
+            assert_eq!(
+                l.on_packet(other, 2, seq, t + Duration::from_millis(100)),
+                LatchDecision::Ignore
+            );
         }
         let later = t + Duration::from_secs(3);
         assert_eq!(l.on_packet(other, 2, 100, later), LatchDecision::Ignore);
         assert_eq!(l.on_packet(other, 2, 101, later), LatchDecision::Ignore);
-        assert_eq!(l.on_packet(other, 2, 102, later), LatchDecision::Latched(other));
+        assert_eq!(
+            l.on_packet(other, 2, 102, later),
+            LatchDecision::Latched(other)
+        );
         assert_eq!(l.on_packet(phone, 1, 2, later), LatchDecision::Ignore);
     }
 }

@@ -10,7 +10,7 @@ pub mod rtcp;
 pub mod stats;
 pub mod stream;
 
-pub use latch::{LatchDecision, Latch};
+pub use latch::{Latch, LatchDecision};
 pub use ports::{PortAllocator, PortPair};
 pub use stats::{LegQuality, ReceiveStats};
 pub use stream::OutboundStream;

@@ -34,7 +34,7 @@ pub struct PortAllocator {
 impl PortAllocator {
     /// `min` must be even; the last pair is the highest even port whose odd twin is `<= max`.
     pub fn new(min: u16, max: u16) -> Result<PortAllocator, PortError> {
-        if min % 2 != 0 || min == 0 || max <= min {
+        if !min.is_multiple_of(2) || min == 0 || max <= min {
             return Err(PortError::BadRange { min, max });
         }
         let free: VecDeque<u16> = (min..max).step_by(2).collect();
@@ -71,7 +71,7 @@ impl PortAllocator {
 
     /// Pairs the range holds in all.
     pub fn capacity(&self) -> usize {
-        ((self.max - self.min) as usize + 1) / 2
+        ((self.max - self.min) as usize).div_ceil(2)
     }
 }
 
@@ -109,8 +109,16 @@ mod tests {
         let ports = PortAllocator::new(30000, 30009).unwrap();
         assert_eq!(ports.capacity(), 5);
         let pairs: Vec<_> = (0..5).map(|_| ports.allocate().unwrap()).collect();
-        assert!(pairs.iter().all(|p| p.rtp() % 2 == 0 && p.rtcp() == p.rtp() + 1));
-        assert_eq!(ports.allocate().unwrap_err(), PortError::Exhausted { min: 30000, max: 30009 });
+        assert!(pairs
+            .iter()
+            .all(|p| p.rtp() % 2 == 0 && p.rtcp() == p.rtp() + 1));
+        assert_eq!(
+            ports.allocate().unwrap_err(),
+            PortError::Exhausted {
+                min: 30000,
+                max: 30009
+            }
+        );
         assert_eq!(ports.in_use(), 5);
         drop(pairs);
         assert_eq!(ports.in_use(), 0);

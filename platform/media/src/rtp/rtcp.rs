@@ -5,8 +5,8 @@
 //! Wall-clock (NTP) time is passed in by the caller; this module reads no clock.
 
 use rtcp_types::{
-    Compound, Packet, ReceiverReport, ReportBlock, RtcpPacketWriterExt, Sdes, SdesChunk,
-    SdesItem, SenderReport,
+    Compound, Packet, ReceiverReport, ReportBlock, RtcpPacketWriterExt, Sdes, SdesChunk, SdesItem,
+    SenderReport,
 };
 
 use super::stats::ReceiveStats;
@@ -57,7 +57,10 @@ pub fn write_report(
     let block = stats.ssrc().map(|remote| {
         let (lsr, dlsr) = match last_sr {
             // DLSR is in units of 1/65536 s, the same as the middle bits.
-            Some(sr) => (sr.middle, ntp_middle(now_ntp).wrapping_sub(ntp_middle(sr.arrived_ntp))),
+            Some(sr) => (
+                sr.middle,
+                ntp_middle(now_ntp).wrapping_sub(ntp_middle(sr.arrived_ntp)),
+            ),
             None => (0, 0),
         };
         ReportBlock::builder(remote)
@@ -81,14 +84,20 @@ pub fn write_report(
             if let Some(block) = block {
                 sr = sr.add_report_block(block);
             }
-            Compound::builder().add_packet(sr).add_packet(sdes).write_into(out)
+            Compound::builder()
+                .add_packet(sr)
+                .add_packet(sdes)
+                .write_into(out)
         }
         None => {
             let mut rr = ReceiverReport::builder(our_ssrc);
             if let Some(block) = block {
                 rr = rr.add_report_block(block);
             }
-            Compound::builder().add_packet(rr).add_packet(sdes).write_into(out)
+            Compound::builder()
+                .add_packet(rr)
+                .add_packet(sdes)
+                .write_into(out)
         }
     };
     result.unwrap_or(0)
@@ -164,7 +173,13 @@ mod tests {
     fn sender_report_round_trips_with_loss_jitter_and_rtt() {
         let mut stats = ReceiveStats::default();
         for seq in [0u16, 1, 2, 4, 5, 6, 7, 8] {
-            stats.record(0xBEEF, seq, seq as u32 * 160, seq as u32 * 160 + (seq as u32 % 2) * 40, 172);
+            stats.record(
+                0xBEEF,
+                seq,
+                seq as u32 * 160,
+                seq as u32 * 160 + (seq as u32 % 2) * 40,
+                172,
+            );
         }
         let t = ntp_timestamp(Duration::from_secs(1_700_000_000));
         let last_sr = LastSenderReport {
@@ -178,7 +193,15 @@ mod tests {
             packets: 50,
             octets: 8000,
         };
-        let n = write_report(&mut buf, 0x1234, "hotline@test", Some(info), &mut stats, Some(last_sr), t + (1 << 31));
+        let n = write_report(
+            &mut buf,
+            0x1234,
+            "hotline@test",
+            Some(info),
+            &mut stats,
+            Some(last_sr),
+            t + (1 << 31),
+        );
         assert!(n > 0);
         // Read it as the peer (0xBEEF), 0.5 s delay since its SR, arriving 0.25 s later.
         let now = t + (1 << 31) + (1 << 30);
@@ -187,7 +210,11 @@ mod tests {
         assert_eq!(report.cumulative_lost, Some(1));
         assert!((report.fraction_lost.unwrap() - 1.0 / 9.0).abs() < 0.01);
         assert!(report.jitter_units.unwrap() > 0);
-        assert!((report.rtt_secs.unwrap() - 0.25).abs() < 0.001, "{:?}", report.rtt_secs);
+        assert!(
+            (report.rtt_secs.unwrap() - 0.25).abs() < 0.001,
+            "{:?}",
+            report.rtt_secs
+        );
     }
 
     #[test]
@@ -204,7 +231,12 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error() {
-        for data in [&[][..], &[0x80, 0xC8, 0x00][..], &[0x40; 8][..], &[0x81, 0xC9, 0x00, 0x10, 1, 2, 3, 4][..]] {
+        for data in [
+            &[][..],
+            &[0x80, 0xC8, 0x00][..],
+            &[0x40; 8][..],
+            &[0x81, 0xC9, 0x00, 0x10, 1, 2, 3, 4][..],
+        ] {
             assert!(read_report(data, 1, 0).is_err(), "{data:?}");
         }
     }

@@ -76,7 +76,14 @@ pub enum SeqVerdict {
 
 impl ReceiveStats {
     /// Counts a packet. `arrival` is the arrival time in RTP timestamp units (8 kHz).
-    pub fn record(&mut self, ssrc: u32, seq: u16, rtp_ts: u32, arrival: u32, len: usize) -> SeqVerdict {
+    pub fn record(
+        &mut self,
+        ssrc: u32,
+        seq: u16,
+        rtp_ts: u32,
+        arrival: u32,
+        len: usize,
+    ) -> SeqVerdict {
         let verdict = self.update_seq(ssrc, seq);
         if verdict == SeqVerdict::Jump {
             return verdict;
@@ -264,7 +271,8 @@ mod tests {
         assert_eq!(s.lost(), 2);
         feed(&mut s, &[3]);
         assert_eq!(s.lost(), 1);
-        assert_eq!(s.take_fraction_lost(), (1u64 * 256 / 8) as u8);
+        // One lost of eight expected: 256 / 8 in the 8-bit fixed point.
+        assert_eq!(s.take_fraction_lost(), 32);
         assert_eq!(s.take_fraction_lost(), 0);
     }
 

@@ -112,7 +112,13 @@ impl OutboundStream {
     }
 
     /// Header for a packet relayed from another leg's stream.
-    pub fn next_relayed(&mut self, in_ssrc: u32, in_seq: u16, in_ts: u32, now: Instant) -> NextHeader {
+    pub fn next_relayed(
+        &mut self,
+        in_ssrc: u32,
+        in_seq: u16,
+        in_ts: u32,
+        now: Instant,
+    ) -> NextHeader {
         let feeder = Feeder::Relay(in_ssrc);
         let mut marker = false;
         let mapping = match self.mapping {
@@ -188,7 +194,12 @@ mod tests {
         // The bridge starts with a foreign stream far away in sequence and time.
         let mut relayed = Vec::new();
         for i in 0..10u16 {
-            relayed.push(s.next_relayed(0x1111, 60_000u16.wrapping_add(i), 9_000_000 + i as u32 * 160, at));
+            relayed.push(s.next_relayed(
+                0x1111,
+                60_000u16.wrapping_add(i),
+                9_000_000 + i as u32 * 160,
+                at,
+            ));
             at += Duration::from_millis(20);
         }
         let prev = last.unwrap();

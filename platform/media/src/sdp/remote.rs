@@ -103,7 +103,11 @@ fn audio_line(
     if !media.proto.eq_ignore_ascii_case("RTP/AVP") {
         return Err(SdpError::UnsupportedTransport(media.proto.clone()));
     }
-    let formats: Vec<String> = media.fmt.split_ascii_whitespace().map(str::to_owned).collect();
+    let formats: Vec<String> = media
+        .fmt
+        .split_ascii_whitespace()
+        .map(str::to_owned)
+        .collect();
 
     let mut codecs = Vec::new();
     let mut telephone_event = None;

@@ -48,7 +48,11 @@ fn detect(samples: &[i16]) -> Vec<(Digit, u32, u32)> {
     for chunk in samples.chunks(160) {
         detector.process(chunk, |u| match u {
             EventUpdate::Began { digit, ts } => began.push((digit, ts)),
-            EventUpdate::Ended { digit, ts, duration } => ended.push((digit, ts, duration)),
+            EventUpdate::Ended {
+                digit,
+                ts,
+                duration,
+            } => ended.push((digit, ts, duration)),
         });
     }
     assert!(ended.len() <= began.len() && began.len() <= ended.len() + 1);
@@ -65,7 +69,14 @@ fn keypad_sequence(pair_dbm0: f32, twist_db: f32) -> Vec<f32> {
     silence(60, &mut signal);
     for d in Digit::ALL {
         let (row, col) = d.frequencies();
-        tone_pair(row, col, pair_dbm0 - 3.0 + twist_db / 2.0, pair_dbm0 - 3.0 - twist_db / 2.0, 80, &mut signal);
+        tone_pair(
+            row,
+            col,
+            pair_dbm0 - 3.0 + twist_db / 2.0,
+            pair_dbm0 - 3.0 - twist_db / 2.0,
+            80,
+            &mut signal,
+        );
         silence(80, &mut signal);
     }
     signal
@@ -90,7 +101,10 @@ fn timestamps_and_durations_follow_the_tones() {
     let found = detect(&to_wire(&keypad_sequence(-10.0, 0.0), Codec::Pcmu));
     for (i, (_, ts, duration)) in found.iter().enumerate() {
         let expected_start = (60 + i * 160) as i64 * 8;
-        assert!((*ts as i64 - expected_start).abs() <= 102, "start {ts} vs {expected_start}");
+        assert!(
+            (*ts as i64 - expected_start).abs() <= 102,
+            "start {ts} vs {expected_start}"
+        );
         assert!((*duration as i64 - 640).abs() <= 204, "duration {duration}");
     }
 }
@@ -114,10 +128,31 @@ fn digits_are_found_under_speech_like_noise() {
 #[test]
 fn twist_inside_the_limits_is_accepted_and_outside_refused() {
     // Row 6 dB louder (normal twist under 8 dB) and column 3 dB louder (reverse under 4 dB).
-    assert_eq!(digits(&detect(&to_wire(&keypad_sequence(-10.0, 6.0), Codec::Pcmu))), ALL);
-    assert_eq!(digits(&detect(&to_wire(&keypad_sequence(-10.0, -3.0), Codec::Pcmu))), ALL);
-    assert_eq!(digits(&detect(&to_wire(&keypad_sequence(-10.0, 11.0), Codec::Pcmu))), "");
-    assert_eq!(digits(&detect(&to_wire(&keypad_sequence(-10.0, -7.0), Codec::Pcmu))), "");
+    assert_eq!(
+        digits(&detect(&to_wire(&keypad_sequence(-10.0, 6.0), Codec::Pcmu))),
+        ALL
+    );
+    assert_eq!(
+        digits(&detect(&to_wire(
+            &keypad_sequence(-10.0, -3.0),
+            Codec::Pcmu
+        ))),
+        ALL
+    );
+    assert_eq!(
+        digits(&detect(&to_wire(
+            &keypad_sequence(-10.0, 11.0),
+            Codec::Pcmu
+        ))),
+        ""
+    );
+    assert_eq!(
+        digits(&detect(&to_wire(
+            &keypad_sequence(-10.0, -7.0),
+            Codec::Pcmu
+        ))),
+        ""
+    );
 }
 
 #[test]
@@ -191,7 +226,11 @@ fn music(seconds: usize) -> Vec<f32> {
 #[test]
 fn music_gives_no_digits() {
     let found = detect(&to_wire(&music(60), Codec::Pcmu));
-    assert!(found.is_empty(), "false digits on music: {}", digits(&found));
+    assert!(
+        found.is_empty(),
+        "false digits on music: {}",
+        digits(&found)
+    );
 }
 
 #[test]
@@ -211,7 +250,12 @@ fn noise_alone_gives_no_digits() {
 fn two_tone_chords_off_the_keypad_grid_are_not_digits() {
     // Each pair has one tone in each group's band, but not a keypad pair of frequencies.
     let mut signal = Vec::new();
-    for (row, col) in [(730.0, 1270.0), (810.0, 1400.0), (900.0, 1560.0), (650.0, 1700.0)] {
+    for (row, col) in [
+        (730.0, 1270.0),
+        (810.0, 1400.0),
+        (900.0, 1560.0),
+        (650.0, 1700.0),
+    ] {
         tone_pair(row, col, -10.0, -10.0, 200, &mut signal);
         silence(50, &mut signal);
     }

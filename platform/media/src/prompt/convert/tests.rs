@@ -5,7 +5,8 @@ fn wav(spec: hound::WavSpec, seconds: f32, freq: f32) -> Vec<u8> {
     let mut w = hound::WavWriter::new(&mut out, spec).unwrap();
     let frames = (spec.sample_rate as f32 * seconds) as usize;
     for n in 0..frames {
-        let v = 0.5 * (2.0 * std::f32::consts::PI * freq * n as f32 / spec.sample_rate as f32).sin();
+        let v =
+            0.5 * (2.0 * std::f32::consts::PI * freq * n as f32 / spec.sample_rate as f32).sin();
         for _ in 0..spec.channels {
             match (spec.sample_format, spec.bits_per_sample) {
                 (hound::SampleFormat::Float, _) => w.write_sample(v).unwrap(),
@@ -26,7 +27,11 @@ fn spec(channels: u16, rate: u32, bits: u16, float: bool) -> hound::WavSpec {
         channels,
         sample_rate: rate,
         bits_per_sample: bits,
-        sample_format: if float { hound::SampleFormat::Float } else { hound::SampleFormat::Int },
+        sample_format: if float {
+            hound::SampleFormat::Float
+        } else {
+            hound::SampleFormat::Int
+        },
     }
 }
 
@@ -56,12 +61,22 @@ fn every_common_wav_becomes_8khz_mono() {
         let prompt = convert_upload(&bytes, &PromptLimits::default())
             .unwrap_or_else(|e| panic!("{channels}ch {rate} Hz {bits} bit: {e}"));
         let samples = prompt.samples();
-        assert!((samples.len() as i64 - 8000).abs() <= 1, "{rate}: {} samples", samples.len());
+        assert!(
+            (samples.len() as i64 - 8000).abs() <= 1,
+            "{rate}: {} samples",
+            samples.len()
+        );
         let middle = &samples[400..7600];
         let f = zero_crossing_frequency(middle);
-        assert!((f - 440.0).abs() < 3.0, "{channels}ch {rate} Hz {bits} bit: {f} Hz");
+        assert!(
+            (f - 440.0).abs() < 3.0,
+            "{channels}ch {rate} Hz {bits} bit: {f} Hz"
+        );
         let p = peak(middle);
-        assert!((16000..16700).contains(&p), "{channels}ch {rate} Hz {bits} bit: peak {p}");
+        assert!(
+            (16000..16700).contains(&p),
+            "{channels}ch {rate} Hz {bits} bit: peak {p}"
+        );
     }
 }
 
@@ -85,22 +100,43 @@ fn stereo_is_mixed_down() {
 fn not_audio_is_refused_with_a_reason() {
     let limits = PromptLimits::default();
     assert_eq!(convert_upload(b"", &limits), Err(PromptError::Empty));
-    assert_eq!(convert_upload(b"hello, this is text\n", &limits), Err(PromptError::NotAudio("text")));
-    assert_eq!(convert_upload(b"\x89PNG\r\n\x1a\n0000", &limits), Err(PromptError::NotAudio("an image")));
-    assert_eq!(convert_upload(b"%PDF-1.4 ...", &limits), Err(PromptError::NotAudio("a PDF document")));
-    assert!(matches!(convert_upload(b"OggS\0\0\0", &limits), Err(PromptError::NotAudio(_))));
-    assert!(matches!(convert_upload(&[0u8, 1, 2, 3, 250, 251], &limits), Err(PromptError::NotAudio(_))));
+    assert_eq!(
+        convert_upload(b"hello, this is text\n", &limits),
+        Err(PromptError::NotAudio("text"))
+    );
+    assert_eq!(
+        convert_upload(b"\x89PNG\r\n\x1a\n0000", &limits),
+        Err(PromptError::NotAudio("an image"))
+    );
+    assert_eq!(
+        convert_upload(b"%PDF-1.4 ...", &limits),
+        Err(PromptError::NotAudio("a PDF document"))
+    );
+    assert!(matches!(
+        convert_upload(b"OggS\0\0\0", &limits),
+        Err(PromptError::NotAudio(_))
+    ));
+    assert!(matches!(
+        convert_upload(&[0u8, 1, 2, 3, 250, 251], &limits),
+        Err(PromptError::NotAudio(_))
+    ));
 }
 
 #[test]
 fn damaged_wav_is_a_clear_error() {
     let limits = PromptLimits::default();
     // A RIFF/WAVE header and nothing else.
-    assert!(matches!(convert_upload(b"RIFF\x24\0\0\0WAVEfmt ", &limits), Err(PromptError::Corrupt(_))));
+    assert!(matches!(
+        convert_upload(b"RIFF\x24\0\0\0WAVEfmt ", &limits),
+        Err(PromptError::Corrupt(_))
+    ));
     // A-law WAV (format tag 6): a real format Hotline does not read.
     let mut alaw = wav(spec(1, 8000, 16, false), 0.1, 440.0);
     alaw[20] = 6;
-    assert!(matches!(convert_upload(&alaw, &limits), Err(PromptError::Unsupported(_)) | Err(PromptError::Corrupt(_))));
+    assert!(matches!(
+        convert_upload(&alaw, &limits),
+        Err(PromptError::Unsupported(_)) | Err(PromptError::Corrupt(_))
+    ));
     // Garbage after a good header must not panic.
     let mut garbage = wav(spec(1, 8000, 16, false), 0.1, 440.0);
     for b in garbage.iter_mut().skip(44) {
@@ -120,26 +156,51 @@ fn a_data_chunk_longer_than_the_file_keeps_what_is_there() {
 #[test]
 fn too_large_and_too_long_are_refused_before_decoding() {
     let bytes = wav(spec(1, 8000, 16, false), 3.0, 440.0);
-    let small = PromptLimits { max_bytes: 1000, max_duration: Duration::from_secs(60) };
+    let small = PromptLimits {
+        max_bytes: 1000,
+        max_duration: Duration::from_secs(60),
+    };
     assert_eq!(
         convert_upload(&bytes, &small),
-        Err(PromptError::TooLarge { size: bytes.len(), limit: 1000 })
+        Err(PromptError::TooLarge {
+            size: bytes.len(),
+            limit: 1000
+        })
     );
-    let short = PromptLimits { max_bytes: 1 << 20, max_duration: Duration::from_secs(2) };
-    assert_eq!(convert_upload(&bytes, &short), Err(PromptError::TooLong { seconds: 3, limit: 2 }));
+    let short = PromptLimits {
+        max_bytes: 1 << 20,
+        max_duration: Duration::from_secs(2),
+    };
+    assert_eq!(
+        convert_upload(&bytes, &short),
+        Err(PromptError::TooLong {
+            seconds: 3,
+            limit: 2
+        })
+    );
 }
 
 #[test]
 fn an_empty_wav_holds_no_sound() {
     let bytes = wav(spec(1, 8000, 16, false), 0.0, 440.0);
-    assert_eq!(convert_upload(&bytes, &PromptLimits::default()), Err(PromptError::NoSamples));
+    assert_eq!(
+        convert_upload(&bytes, &PromptLimits::default()),
+        Err(PromptError::NoSamples)
+    );
 }
 
 #[test]
 fn a_stored_prompt_loads_back_as_is() {
-    let prompt = convert_upload(&wav(spec(2, 44100, 16, false), 0.5, 300.0), &PromptLimits::default()).unwrap();
+    let prompt = convert_upload(
+        &wav(spec(2, 44100, 16, false), 0.5, 300.0),
+        &PromptLimits::default(),
+    )
+    .unwrap();
     let stored = prompt.to_wav();
-    assert_eq!(Prompt::load(&stored, &PromptLimits::default()).unwrap(), prompt);
+    assert_eq!(
+        Prompt::load(&stored, &PromptLimits::default()).unwrap(),
+        prompt
+    );
     assert_eq!(prompt.duration(), Duration::from_millis(500));
 }
 
@@ -171,6 +232,12 @@ fn truncated_or_mangled_mp3_does_not_panic() {
         }
     }
     let _ = convert_upload(&mangled, &limits);
-    let too_long = PromptLimits { max_bytes: 1 << 20, max_duration: Duration::from_millis(300) };
-    assert!(matches!(convert_upload(MP3, &too_long), Err(PromptError::TooLong { .. })));
+    let too_long = PromptLimits {
+        max_bytes: 1 << 20,
+        max_duration: Duration::from_millis(300),
+    };
+    assert!(matches!(
+        convert_upload(MP3, &too_long),
+        Err(PromptError::TooLong { .. })
+    ));
 }

@@ -215,7 +215,11 @@ fn malformed_bodies_are_errors_not_panics() {
     ];
     for body in cases {
         let mut n = SdpNegotiation::new(local(), 1);
-        assert!(n.answer(body).is_err(), "{:?}", String::from_utf8_lossy(body));
+        assert!(
+            n.answer(body).is_err(),
+            "{:?}",
+            String::from_utf8_lossy(body)
+        );
     }
 }
 
@@ -234,11 +238,17 @@ fn hold_and_resume_reoffers_from_the_peer() {
     let mut n = SdpNegotiation::new(local(), 7);
     let (_, first) = n.answer(&crlf(ASTERISK)).unwrap();
 
-    let hold = ASTERISK.replace("a=sendrecv", "a=sendonly").replace("1990211549 1990211549", "1990211549 1990211550");
+    let hold = ASTERISK
+        .replace("a=sendrecv", "a=sendonly")
+        .replace("1990211549 1990211549", "1990211549 1990211550");
     let (neg, held) = n.answer(&crlf(&hold)).unwrap();
     assert_eq!(neg.direction, Direction::RecvOnly);
     assert!(text(&held).contains("a=recvonly"));
-    assert!(text(&held).contains("o=hotline 7 2 IN IP4"), "{}", text(&held));
+    assert!(
+        text(&held).contains("o=hotline 7 2 IN IP4"),
+        "{}",
+        text(&held)
+    );
 
     let inactive = ASTERISK.replace("a=sendrecv", "a=inactive");
     let (neg, _) = n.answer(&crlf(&inactive)).unwrap();
@@ -286,7 +296,10 @@ fn failed_reoffer_keeps_the_previous_state() {
 fn our_offer_and_the_answer_to_it() {
     let mut n = SdpNegotiation::new(local(), 9);
     let offer = text(&n.create_offer());
-    assert!(offer.contains("m=audio 20000 RTP/AVP 0 8 101\r\n"), "{offer}");
+    assert!(
+        offer.contains("m=audio 20000 RTP/AVP 0 8 101\r\n"),
+        "{offer}"
+    );
     assert!(offer.contains("a=fmtp:101 0-16\r\n"));
     assert!(offer.contains("a=ptime:20\r\n"));
     assert!(offer.contains("a=sendrecv\r\n"));
@@ -302,7 +315,10 @@ fn our_offer_and_the_answer_to_it() {
     assert_eq!(neg.send_telephone_event, Some(96));
     assert_eq!(neg.recv_telephone_event, Some(TELEPHONE_EVENT_PT));
     assert_eq!(neg.remote_rtp, Some("10.9.9.9:5000".parse().unwrap()));
-    assert_eq!(n.accept_answer(&answer).unwrap_err(), SdpError::NoOfferOutstanding);
+    assert_eq!(
+        n.accept_answer(&answer).unwrap_err(),
+        SdpError::NoOfferOutstanding
+    );
 }
 
 #[test]
@@ -343,7 +359,9 @@ fn answer_with_a_codec_we_did_not_offer_is_refused() {
         9,
     );
     n.create_offer();
-    let answer = crlf("v=0\no=- 5 5 IN IP4 10.9.9.9\ns=-\nc=IN IP4 10.9.9.9\nt=0 0\nm=audio 5000 RTP/AVP 8\n");
+    let answer = crlf(
+        "v=0\no=- 5 5 IN IP4 10.9.9.9\ns=-\nc=IN IP4 10.9.9.9\nt=0 0\nm=audio 5000 RTP/AVP 8\n",
+    );
     assert!(matches!(
         n.accept_answer(&answer).unwrap_err(),
         SdpError::NoCommonCodec { .. }
