@@ -176,6 +176,9 @@ pub struct Leg {
     wall_epoch: SystemTime,
     last_rx: Option<Instant>,
     media_watch_from: Instant,
+    /// When to look at the media timeout next. It moves only when looked at, not with every
+    /// packet, so the shell's timer is not re-armed on the relay path.
+    media_check_at: Instant,
     timed_out: bool,
     next_rtcp: Instant,
     last_sr: Option<LastSenderReport>,
@@ -222,6 +225,7 @@ impl Leg {
             wall_epoch: wall,
             last_rx: None,
             media_watch_from: now,
+            media_check_at: now,
             timed_out: false,
             next_rtcp: first_rtcp,
             last_sr: None,
@@ -253,6 +257,7 @@ impl Leg {
         if negotiated.direction.receives() && !receives_before {
             // The peer starts (or resumes) sending: the timeout counts from now.
             self.media_watch_from = now;
+            self.media_check_at = now + self.config.media_timeout;
             self.timed_out = false;
         }
         self.negotiated = Some(negotiated);
@@ -370,7 +375,10 @@ impl Leg {
             return Err(Refused::SequenceJump);
         }
         self.last_rx = Some(now);
-        self.timed_out = false;
+        if self.timed_out {
+            self.timed_out = false;
+            self.media_check_at = now + self.config.media_timeout;
+        }
         let payload_offset = packet.payload_offset();
         let payload_len = packet.payload_len();
         if is_event {
@@ -588,11 +596,7 @@ impl Leg {
             next = next.min(t);
         }
         if self.receives() && !self.timed_out {
-            let since = self
-                .last_rx
-                .unwrap_or(self.media_watch_from)
-                .max(self.media_watch_from);
-            next = next.min(since + self.config.media_timeout);
+            next = next.min(self.media_check_at);
         }
         next
     }
@@ -602,11 +606,12 @@ impl Leg {
         if let Some(update) = self.dtmf_rx.on_timeout(now) {
             self.on_digit_update(update, DigitSource::Rfc4733, now);
         }
-        if self.receives() && !self.timed_out {
+        if self.receives() && !self.timed_out && now >= self.media_check_at {
             let since = self
                 .last_rx
                 .unwrap_or(self.media_watch_from)
                 .max(self.media_watch_from);
+            self.media_check_at = since + self.config.media_timeout;
             if now.saturating_duration_since(since) >= self.config.media_timeout {
                 self.timed_out = true;
                 self.events.push_back(LegEvent::MediaTimeout {
