@@ -61,7 +61,12 @@ fn relay_bench(c: &mut Criterion, name: &str, codec_b: Codec, record: bool) {
     let t0 = Instant::now();
     let mut br = bridge(codec_b, t0);
     if record {
-        br.start_recording(WavWriter::new(Box::new(Null(0))).unwrap(), Side::A, Duration::from_secs(1), t0);
+        br.start_recording(
+            WavWriter::new(Box::new(Null(0))).unwrap(),
+            Side::A,
+            Duration::from_secs(1),
+            t0,
+        );
     }
     let from: SocketAddr = "10.0.0.1:4000".parse().unwrap();
     let template = RtpPacketBuilder::<&[u8], &[u8]>::new()
@@ -82,7 +87,7 @@ fn relay_bench(c: &mut Criterion, name: &str, codec_b: Codec, record: bool) {
             // A packet every 20 ms of media time, as the phone sends them.
             let now = t0 + Duration::from_millis(seq as u64 * 20);
             let r = br.handle_rtp(Side::A, &mut buf, template.len(), from, now);
-            if record && seq % 50 == 0 {
+            if record && seq.is_multiple_of(50) {
                 br.tick_recording(now);
             }
             assert!(matches!(r, Relayed::Forward(_)));
@@ -103,22 +108,34 @@ fn codecs(c: &mut Criterion) {
     let mut out = [0i16; 160];
     let mut g = c.benchmark_group("g711");
     g.throughput(Throughput::Elements(160));
-    g.bench_function("encode_ulaw_160", |b| b.iter(|| Codec::Pcmu.encode(black_box(&pcm), &mut bytes)));
-    g.bench_function("decode_alaw_160", |b| b.iter(|| Codec::Pcma.decode(black_box(&bytes), &mut out)));
+    g.bench_function("encode_ulaw_160", |b| {
+        b.iter(|| Codec::Pcmu.encode(black_box(&pcm), &mut bytes))
+    });
+    g.bench_function("decode_alaw_160", |b| {
+        b.iter(|| Codec::Pcma.decode(black_box(&bytes), &mut out))
+    });
     g.finish();
 }
 
 fn dtmf(c: &mut Criterion) {
     let mut detector = InbandDetector::new();
-    let pcm: Vec<i16> = (0..160).map(|i| ((i as f32 * 0.7).sin() * 3000.0) as i16).collect();
-    c.bench_function("inband_dtmf/160_samples", |b| b.iter(|| detector.process(black_box(&pcm), |_| {})));
+    let pcm: Vec<i16> = (0..160)
+        .map(|i| ((i as f32 * 0.7).sin() * 3000.0) as i16)
+        .collect();
+    c.bench_function("inband_dtmf/160_samples", |b| {
+        b.iter(|| detector.process(black_box(&pcm), |_| {}))
+    });
 }
 
 fn prompt_frame(c: &mut Criterion) {
     let t0 = Instant::now();
     let mut leg = Leg::new(LegConfig::default(), 1, 0, 0, t0, SystemTime::now());
     leg.set_negotiated(negotiated("10.0.0.1:4000", Codec::Pcma), t0);
-    leg.play(Playlist::looping(vec![PlayItem::Prompt(Prompt::from_pcm(vec![1000; 80_000]))]), false, t0);
+    leg.play(
+        Playlist::looping(vec![PlayItem::Prompt(Prompt::from_pcm(vec![1000; 80_000]))]),
+        false,
+        t0,
+    );
     let mut buf = [0u8; 1500];
     let mut i = 0u64;
     c.bench_function("prompt/frame_20ms", |b| {
@@ -138,15 +155,23 @@ fn sdp(c: &mut Criterion) {
         ptime_ms: 20,
     };
     c.bench_function("sdp/answer", |b| {
-        b.iter(|| SdpNegotiation::new(local.clone(), 1).answer(black_box(offer)).unwrap())
+        b.iter(|| {
+            SdpNegotiation::new(local.clone(), 1)
+                .answer(black_box(offer))
+                .unwrap()
+        })
     });
 }
 
 fn resampling(c: &mut Criterion) {
-    let second: Vec<f32> = (0..44_100).map(|n| (n as f32 * 0.0625).sin() * 0.5).collect();
+    let second: Vec<f32> = (0..44_100)
+        .map(|n| (n as f32 * 0.0625).sin() * 0.5)
+        .collect();
     let mut g = c.benchmark_group("resample");
     g.sample_size(10);
-    g.bench_function("44k1_to_8k_one_second", |b| b.iter(|| resample(black_box(&second), 44_100, 8000)));
+    g.bench_function("44k1_to_8k_one_second", |b| {
+        b.iter(|| resample(black_box(&second), 44_100, 8000))
+    });
     g.finish();
 }
 

@@ -85,8 +85,14 @@ fn cpu_seconds(prefix: &str) -> f64 {
             // Fields after the parenthesised name: state is field 3; utime 14, stime 15.
             if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
                 let fields: Vec<&str> = rest.split_whitespace().collect();
-                ticks += fields.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-                ticks += fields.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                ticks += fields
+                    .get(11)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+                ticks += fields
+                    .get(12)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
             }
         }
     }
@@ -147,7 +153,12 @@ fn offer(port: u16) -> Vec<u8> {
 }
 
 /// One call's two phones, receiving side: what came back through the relay.
-async fn receive_call(caller: Arc<UdpSocket>, agent: Arc<UdpSocket>, start: Instant, running: Arc<AtomicBool>) -> (PhoneStats, PhoneStats) {
+async fn receive_call(
+    caller: Arc<UdpSocket>,
+    agent: Arc<UdpSocket>,
+    start: Instant,
+    running: Arc<AtomicBool>,
+) -> (PhoneStats, PhoneStats) {
     let (mut sa, mut sb) = (PhoneStats::default(), PhoneStats::default());
     let (mut ba, mut bb) = ([0u8; 1500], [0u8; 1500]);
     let ns = |s: Instant| s.elapsed().as_nanos() as u64;
@@ -186,7 +197,11 @@ async fn receive_call(caller: Arc<UdpSocket>, agent: Arc<UdpSocket>, start: Inst
 }
 
 /// Sends 50 pps each way for every call it owns, spread evenly over each 20 ms.
-async fn send_calls(calls: Vec<(Arc<UdpSocket>, Arc<UdpSocket>, SocketAddr, SocketAddr)>, start: Instant, running: Arc<AtomicBool>) -> (u64, u64) {
+async fn send_calls(
+    calls: Vec<(Arc<UdpSocket>, Arc<UdpSocket>, SocketAddr, SocketAddr)>,
+    start: Instant,
+    running: Arc<AtomicBool>,
+) -> (u64, u64) {
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let (mut sent_a, mut sent_b) = (0u64, 0u64);
@@ -224,7 +239,15 @@ async fn bare_pair(ra: UdpSocket, rb: UdpSocket, phone_a: SocketAddr, phone_b: S
 }
 
 /// Bare relay, a mio reactor per thread owning many calls.
-fn sharded_reactor(pairs: Vec<(std::net::UdpSocket, std::net::UdpSocket, SocketAddr, SocketAddr)>, running: Arc<AtomicBool>) {
+fn sharded_reactor(
+    pairs: Vec<(
+        std::net::UdpSocket,
+        std::net::UdpSocket,
+        SocketAddr,
+        SocketAddr,
+    )>,
+    running: Arc<AtomicBool>,
+) {
     use mio::net::UdpSocket as MioSocket;
     use mio::{Events, Interest, Poll, Token};
     let mut poll = Poll::new().expect("poll");
@@ -236,12 +259,17 @@ fn sharded_reactor(pairs: Vec<(std::net::UdpSocket, std::net::UdpSocket, SocketA
         sockets.push((MioSocket::from_std(b), i, pa));
     }
     for (i, (s, _, _)) in sockets.iter_mut().enumerate() {
-        poll.registry().register(s, Token(i), Interest::READABLE).expect("register");
+        poll.registry()
+            .register(s, Token(i), Interest::READABLE)
+            .expect("register");
     }
     let mut events = Events::with_capacity(1024);
     let mut buf = [0u8; 1500];
     while running.load(Ordering::Relaxed) {
-        if poll.poll(&mut events, Some(Duration::from_millis(100))).is_err() {
+        if poll
+            .poll(&mut events, Some(Duration::from_millis(100)))
+            .is_err()
+        {
             continue;
         }
         for event in events.iter() {
@@ -309,7 +337,10 @@ fn main() {
         match args.mode {
             Mode::Bare => {
                 let (ra, rb) = relay.block_on(async {
-                    (UdpSocket::bind("127.0.0.1:0").await.unwrap(), UdpSocket::bind("127.0.0.1:0").await.unwrap())
+                    (
+                        UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+                        UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+                    )
                 });
                 targets.push((ra.local_addr().unwrap(), rb.local_addr().unwrap()));
                 relay.spawn(bare_pair(ra, rb, addr_a, addr_b));
@@ -320,18 +351,31 @@ fn main() {
                 ra.set_nonblocking(true).unwrap();
                 rb.set_nonblocking(true).unwrap();
                 targets.push((ra.local_addr().unwrap(), rb.local_addr().unwrap()));
-                shard_pairs.entry(i % args.relay_threads).or_default().push((ra, rb, addr_a, addr_b));
+                shard_pairs
+                    .entry(i % args.relay_threads)
+                    .or_default()
+                    .push((ra, rb, addr_a, addr_b));
             }
             Mode::Engine | Mode::EngineRecord => {
                 let engine = engine.clone().expect("engine");
-                let record = (args.mode == Mode::EngineRecord).then(|| record_dir.join(format!("call-{i}.wav")));
+                let record = (args.mode == Mode::EngineRecord)
+                    .then(|| record_dir.join(format!("call-{i}.wav")));
                 let (bridge, ta, tb) = relay.block_on(async move {
-                    let (a, _) = engine.inbound_leg(&offer(addr_a.port()), LegOptions::default()).await.expect("leg a");
-                    let (b, _) = engine.inbound_leg(&offer(addr_b.port()), LegOptions::default()).await.expect("leg b");
+                    let (a, _) = engine
+                        .inbound_leg(&offer(addr_a.port()), LegOptions::default())
+                        .await
+                        .expect("leg a");
+                    let (b, _) = engine
+                        .inbound_leg(&offer(addr_b.port()), LegOptions::default())
+                        .await
+                        .expect("leg b");
                     let (ta, tb) = (a.local_addr(), b.local_addr());
                     let bridge = engine.bridge(a, b).await.expect("bridge");
                     if let Some(path) = record {
-                        bridge.start_recording(RecordingTarget::Path(path), Side::A).await.expect("record");
+                        bridge
+                            .start_recording(RecordingTarget::Path(path), Side::A)
+                            .await
+                            .expect("record");
                     }
                     (bridge, ta, tb)
                 });
@@ -356,7 +400,9 @@ fn main() {
     let start = Instant::now();
     let calls: Vec<_> = phones
         .iter()
-        .map(|(pa, pb)| generator.spawn(receive_call(pa.clone(), pb.clone(), start, running.clone())))
+        .map(|(pa, pb)| {
+            generator.spawn(receive_call(pa.clone(), pb.clone(), start, running.clone()))
+        })
         .collect();
     let mut senders = Vec::new();
     let mut groups: Vec<Vec<_>> = vec![Vec::new(), Vec::new()];
@@ -372,7 +418,11 @@ fn main() {
     std::thread::sleep(warmup);
     let (cpu0, gen0, t0) = (cpu_seconds("relay"), cpu_seconds("gen"), Instant::now());
     std::thread::sleep(Duration::from_secs(args.seconds).saturating_sub(warmup));
-    let (cpu1, gen1, elapsed) = (cpu_seconds("relay"), cpu_seconds("gen"), t0.elapsed().as_secs_f64());
+    let (cpu1, gen1, elapsed) = (
+        cpu_seconds("relay"),
+        cpu_seconds("gen"),
+        t0.elapsed().as_secs_f64(),
+    );
     running.store(false, Ordering::Relaxed);
 
     let (results, sent): (Vec<(PhoneStats, PhoneStats)>, u64) = generator.block_on(async {
@@ -407,7 +457,11 @@ fn main() {
     delays.sort_unstable();
     let p99 = delays.get(delays.len() * 99 / 100).copied().unwrap_or(0);
     let relay_core = (cpu1 - cpu0) / elapsed;
-    let loss = if sent == 0 { 0.0 } else { (sent.saturating_sub(received)) as f64 * 100.0 / sent as f64 };
+    let loss = if sent == 0 {
+        0.0
+    } else {
+        (sent.saturating_sub(received)) as f64 * 100.0 / sent as f64
+    };
     println!(
         "mode={:?} calls={} seconds={} sent={} relayed_pps={:.0} relay_cpu={:.1}%core per_call={:.4}%core generator_cpu={:.1}%core loss={:.3}% delay_mean={:.0}us delay_p99={}us jitter_mean={:.0}us rss_per_call={:.1}KiB",
         args.mode,
@@ -427,7 +481,11 @@ fn main() {
 }
 
 fn tempfile_dir() -> std::path::PathBuf {
-    let base = if std::path::Path::new("/dev/shm").exists() { std::path::PathBuf::from("/dev/shm") } else { std::env::temp_dir() };
+    let base = if std::path::Path::new("/dev/shm").exists() {
+        std::path::PathBuf::from("/dev/shm")
+    } else {
+        std::env::temp_dir()
+    };
     let dir = base.join(format!("hotline-media-load-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     dir

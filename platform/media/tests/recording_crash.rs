@@ -1,0 +1,111 @@
+//! A recording survives its process being killed mid-call: a child process records a bridged
+//! call (a 1 kHz tone from the caller, 500 Hz from the agent) and is killed with SIGKILL; the
+//! parent repairs the file as start-up would and reads it back.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{engine, tone, tone_share, Phone};
+use hotline_media::bridge::Side;
+use hotline_media::codec::Codec;
+use hotline_media::record::repair;
+use hotline_media::{LegOptions, RecordingTarget};
+
+const CHILD_ENV: &str = "HOTLINE_MEDIA_CRASH_CHILD";
+
+#[test]
+fn a_killed_process_leaves_a_repairable_recording() {
+    if let Ok(path) = std::env::var(CHILD_ENV) {
+        record_until_killed(PathBuf::from(path));
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("killed.wav");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_killed_process_leaves_a_repairable_recording",
+            "--nocapture",
+        ])
+        .env(CHILD_ENV, &path)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Let it record for about three seconds once the file exists.
+    for _ in 0..500 {
+        if path.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(path.exists(), "the child never started recording");
+    std::thread::sleep(Duration::from_millis(3000));
+    child.kill().unwrap(); // SIGKILL: no destructor, no flush
+    child.wait().unwrap();
+
+    // The header tells the length as of the last flush; anything written after it (a partial
+    // buffer, half a frame) is what repair cuts or counts in.
+    let report = repair(&path).unwrap();
+    assert!(report.data_bytes.is_multiple_of(4), "{report:?}");
+    let reader = hound::WavReader::open(&path).unwrap();
+    assert_eq!(
+        (reader.spec().channels, reader.spec().sample_rate),
+        (2, 8000)
+    );
+    let samples: Vec<i16> = reader.into_samples().map(|s| s.unwrap()).collect();
+    let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
+    let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    let seconds = left.len() as f64 / 8000.0;
+    // Three seconds recorded; at most the last flush interval (1 s) and the mixer's 300 ms
+    // lag are lost.
+    assert!(
+        seconds >= 3.0 - 1.0 - 0.3 - 0.2,
+        "only {seconds:.2} s survived"
+    );
+    assert!(seconds <= 3.5, "{seconds:.2} s");
+    let middle = 2000..left.len() - 800;
+    assert!(
+        tone_share(&left[middle.clone()], 1000.0) > 0.8,
+        "caller on the left"
+    );
+    assert!(
+        tone_share(&right[middle.clone()], 500.0) > 0.8,
+        "agent on the right"
+    );
+}
+
+fn record_until_killed(path: PathBuf) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async move {
+        let engine = engine(43000, 43099);
+        let mut caller = Phone::new(1).await;
+        let mut agent = Phone::new(2).await;
+        let (a, _) = engine
+            .inbound_leg(&caller.offer("0"), LegOptions::default())
+            .await
+            .unwrap();
+        let (b, _) = engine
+            .inbound_leg(&agent.offer("8"), LegOptions::default())
+            .await
+            .unwrap();
+        let (to_a, to_b) = (a.local_addr(), b.local_addr());
+        let bridge = engine.bridge(a, b).await.unwrap();
+        bridge
+            .start_recording(RecordingTarget::Path(path), Side::A)
+            .await
+            .unwrap();
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        for i in 0.. {
+            tick.tick().await;
+            caller
+                .send_audio(to_a, Codec::Pcmu, &tone(1000.0, 8000.0, i * 160, 160))
+                .await;
+            agent
+                .send_audio(to_b, Codec::Pcma, &tone(500.0, 8000.0, i * 160, 160))
+                .await;
+        }
+        drop(bridge);
+    });
+}
