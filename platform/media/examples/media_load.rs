@@ -274,14 +274,10 @@ fn sharded_reactor(
         }
         for event in events.iter() {
             let i = event.token().0;
-            loop {
-                match sockets[i].0.recv_from(&mut buf) {
-                    Ok((len, _)) => {
-                        let (other, to) = (sockets[i].1, sockets[i].2);
-                        let _ = sockets[other].0.send_to(&buf[..len], to);
-                    }
-                    Err(_) => break,
-                }
+            while let Ok((len, _)) = sockets[i].0.recv_from(&mut buf) {
+                let (other, to) = (sockets[i].1, sockets[i].2);
+                let _ = sockets[other].0.send_to(&buf[..len], to);
+            }
             }
         }
     }
