@@ -278,7 +278,6 @@ fn sharded_reactor(
                 let (other, to) = (sockets[i].1, sockets[i].2);
                 let _ = sockets[other].0.send_to(&buf[..len], to);
             }
-            }
         }
     }
 }
