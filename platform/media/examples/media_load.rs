@@ -458,14 +458,15 @@ fn main() {
         (sent.saturating_sub(received)) as f64 * 100.0 / sent as f64
     };
     println!(
-        "mode={:?} calls={} seconds={} sent={} relayed_pps={:.0} relay_cpu={:.1}%core per_call={:.4}%core generator_cpu={:.1}%core loss={:.3}% delay_mean={:.0}us delay_p99={}us jitter_mean={:.0}us rss_per_call={:.1}KiB",
+        "mode={:?} calls={} seconds={} sent={} relayed_pps={:.0} relay_cpu={:.1}%core relay_us_per_packet={:.2} per_call_at_100pps={:.4}%core generator_cpu={:.1}%core loss={:.3}% delay_mean={:.0}us delay_p99={}us jitter_mean={:.0}us rss_per_call={:.1}KiB",
         args.mode,
         args.calls,
         args.seconds,
         sent,
         received as f64 / start.elapsed().as_secs_f64(),
         relay_core * 100.0,
-        relay_core * 100.0 / args.calls as f64,
+        relay_core * 1e6 / (received as f64 / start.elapsed().as_secs_f64()).max(1.0),
+        relay_core * 1e6 / (received as f64 / start.elapsed().as_secs_f64()).max(1.0) * 100.0 / 1e6 * 100.0,
         (gen1 - gen0) / elapsed * 100.0,
         loss,
         delay_sum / received.max(1) as f64,

@@ -33,6 +33,10 @@ use crate::sdp::remote::RemoteDescription;
 use crate::sdp::{Negotiated, SdpNegotiation};
 use task::{LegCommand, LegRuntime};
 
+/// Events a leg keeps for a caller that does not read them; past this, new ones are dropped
+/// (and counted in the log) rather than growing without bound over a long call.
+const EVENT_QUEUE: usize = 256;
+
 /// Options of one leg, beyond the engine's configuration.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LegOptions {
@@ -177,7 +181,7 @@ impl MediaEngine {
         };
         let core = Leg::new(leg_config, ssrc, seq, ts, Instant::now(), SystemTime::now());
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::channel(EVENT_QUEUE);
         let runtime = LegRuntime::new(core, sdp, rtp, rtcp, ports, cmd_rx, events_tx);
         let handle = LegHandle {
             cmd: cmd_tx,
@@ -193,7 +197,8 @@ impl MediaEngine {
     }
 
     /// Bridges two legs (caller's first): media flows between them until
-    /// [`BridgeHandle::unbridge`] gives them back.
+    /// [`BridgeHandle::unbridge`] gives them back. On an error (a leg already ended) both
+    /// legs end.
     pub async fn bridge(&self, a: LegHandle, b: LegHandle) -> Result<BridgeHandle, MediaError> {
         let ra = a.detach().await?;
         let rb = match b.detach().await {
@@ -242,7 +247,7 @@ fn bind_pair(
 #[derive(Debug)]
 pub struct LegHandle {
     cmd: mpsc::UnboundedSender<LegCommand>,
-    events: mpsc::UnboundedReceiver<LegEvent>,
+    events: mpsc::Receiver<LegEvent>,
     local: SocketAddr,
     engine: MediaEngine,
 }

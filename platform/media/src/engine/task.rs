@@ -3,7 +3,6 @@
 //! (a full socket buffer drops the packet, as a router would, instead of stalling the call),
 //! and sleeps until the core's next deadline.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
@@ -67,7 +66,7 @@ pub(crate) struct LegIo {
 pub(crate) struct LegControl {
     pub(crate) sdp: SdpNegotiation,
     pending_play: Option<(PlayId, oneshot::Sender<PlayOutcome>)>,
-    events: mpsc::UnboundedSender<LegEvent>,
+    events: mpsc::Sender<LegEvent>,
     cmd_rx: mpsc::UnboundedReceiver<LegCommand>,
 }
 
@@ -90,7 +89,7 @@ impl LegRuntime {
         rtcp: UdpSocket,
         ports: PortPair,
         cmd_rx: mpsc::UnboundedReceiver<LegCommand>,
-        events: mpsc::UnboundedSender<LegEvent>,
+        events: mpsc::Sender<LegEvent>,
     ) -> LegRuntime {
         LegRuntime {
             core,
@@ -199,8 +198,10 @@ fn drain_events(core: &mut Leg, control: &mut LegControl) {
                 }
             }
         }
-        // Nobody listening is fine: the engine may not care about every event.
-        let _ = control.events.send(event);
+        // Nobody listening is fine (the engine may not care); a full queue drops the event.
+        if let Err(mpsc::error::TrySendError::Full(dropped)) = control.events.try_send(event) {
+            tracing::debug!(?dropped, "leg event queue full, event dropped");
+        }
     }
 }
 
@@ -216,22 +217,31 @@ fn next_deadline(next: Instant, now: Instant) -> tokio::time::Instant {
     tokio::time::Instant::from_std(next.max(now + Duration::from_millis(1)))
 }
 
+/// Datagrams read per readiness before the loop looks at its other work (fairness under a flood).
+const BATCH: usize = 32;
+
 pub(crate) async fn run_leg(mut rt: LegRuntime) {
-    let mut rtp_buf = [0u8; MAX_PACKET];
-    let mut rtcp_buf = [0u8; MAX_PACKET];
+    let mut buf = [0u8; MAX_PACKET];
     let mut out = [0u8; MAX_PACKET];
     let sleep = tokio::time::sleep_until(next_deadline(rt.core.poll_timeout(), Instant::now()));
     tokio::pin!(sleep);
     loop {
         tokio::select! {
-            received = rt.io.rtp.recv_from(&mut rtp_buf) => {
-                if let Ok((len, from)) = received {
-                    let _ = rt.core.handle_rtp(&rtp_buf[..len], from, Instant::now());
+            ready = rt.io.rtp.readable() => {
+                if ready.is_ok() {
+                    let now = Instant::now();
+                    for _ in 0..BATCH {
+                        let Ok((len, from)) = rt.io.rtp.try_recv_from(&mut buf) else { break };
+                        let _ = rt.core.handle_rtp(&buf[..len], from, now);
+                    }
                 }
             }
-            received = rt.io.rtcp.recv_from(&mut rtcp_buf) => {
-                if let Ok((len, from)) = received {
-                    rt.core.handle_rtcp(&rtcp_buf[..len], from, Instant::now());
+            ready = rt.io.rtcp.readable() => {
+                if ready.is_ok() {
+                    for _ in 0..BATCH {
+                        let Ok((len, from)) = rt.io.rtcp.try_recv_from(&mut buf) else { break };
+                        rt.core.handle_rtcp(&buf[..len], from, Instant::now());
+                    }
                 }
             }
             command = rt.control.cmd_rx.recv() => {
@@ -265,18 +275,18 @@ fn leg_io<'a>(side: Side, a: &'a LegRest, b: &'a LegRest) -> (&'a UdpSocket, &'a
     }
 }
 
-fn relay(
-    bridge: &mut Bridge,
-    side: Side,
-    buf: &mut [u8],
-    len: usize,
-    from: SocketAddr,
-    a: &LegRest,
-    b: &LegRest,
-) {
-    if let Relayed::Forward(f) = bridge.handle_rtp(side, buf, len, from, Instant::now()) {
-        let (socket, _) = leg_io(f.side, a, b);
-        let _ = socket.try_send_to(&buf[..f.len], f.to);
+/// Reads what `side`'s RTP socket holds (up to [`BATCH`]) and relays each datagram at once.
+fn relay_ready(bridge: &mut Bridge, side: Side, buf: &mut [u8], a: &LegRest, b: &LegRest) {
+    let (socket, _) = leg_io(side, a, b);
+    let now = Instant::now();
+    for _ in 0..BATCH {
+        let Ok((len, from)) = socket.try_recv_from(buf) else {
+            break;
+        };
+        if let Relayed::Forward(f) = bridge.handle_rtp(side, buf, len, from, now) {
+            let (out, _) = leg_io(f.side, a, b);
+            let _ = out.try_send_to(&buf[..f.len], f.to);
+        }
     }
 }
 
@@ -337,7 +347,7 @@ fn apply_bridge_command(
 
 fn recording_failed(error: RecordError, rest: &mut LegRest) {
     tracing::warn!(error = %error, "recording stopped");
-    let _ = rest.control.events.send(LegEvent::RecordingFailed {
+    let _ = rest.control.events.try_send(LegEvent::RecordingFailed {
         reason: error.to_string(),
     });
 }
@@ -350,10 +360,7 @@ pub(crate) async fn run_bridge(
     flush: Duration,
     _engine: MediaEngine,
 ) {
-    let mut buf_a = [0u8; MAX_PACKET];
-    let mut buf_b = [0u8; MAX_PACKET];
-    let mut rtcp_a = [0u8; MAX_PACKET];
-    let mut rtcp_b = [0u8; MAX_PACKET];
+    let mut buf = [0u8; MAX_PACKET];
     let mut out = [0u8; MAX_PACKET];
     let sleep = tokio::time::sleep_until(next_deadline(bridge.poll_timeout(), Instant::now()));
     tokio::pin!(sleep);
@@ -361,25 +368,31 @@ pub(crate) async fn run_bridge(
     loop {
         let mut timers_due = false;
         tokio::select! {
-            received = a.io.rtp.recv_from(&mut buf_a) => {
-                if let Ok((len, from)) = received {
-                    relay(&mut bridge, Side::A, &mut buf_a, len, from, &a, &b);
+            ready = a.io.rtp.readable() => {
+                if ready.is_ok() {
+                    relay_ready(&mut bridge, Side::A, &mut buf, &a, &b);
                 }
             }
-            received = b.io.rtp.recv_from(&mut buf_b) => {
-                if let Ok((len, from)) = received {
-                    relay(&mut bridge, Side::B, &mut buf_b, len, from, &a, &b);
+            ready = b.io.rtp.readable() => {
+                if ready.is_ok() {
+                    relay_ready(&mut bridge, Side::B, &mut buf, &a, &b);
                 }
             }
-            received = a.io.rtcp.recv_from(&mut rtcp_a) => {
-                if let Ok((len, from)) = received {
-                    bridge.leg_mut(Side::A).handle_rtcp(&rtcp_a[..len], from, Instant::now());
+            ready = a.io.rtcp.readable() => {
+                if ready.is_ok() {
+                    for _ in 0..BATCH {
+                        let Ok((len, from)) = a.io.rtcp.try_recv_from(&mut buf) else { break };
+                        bridge.leg_mut(Side::A).handle_rtcp(&buf[..len], from, Instant::now());
+                    }
                     timers_due = true;
                 }
             }
-            received = b.io.rtcp.recv_from(&mut rtcp_b) => {
-                if let Ok((len, from)) = received {
-                    bridge.leg_mut(Side::B).handle_rtcp(&rtcp_b[..len], from, Instant::now());
+            ready = b.io.rtcp.readable() => {
+                if ready.is_ok() {
+                    for _ in 0..BATCH {
+                        let Ok((len, from)) = b.io.rtcp.try_recv_from(&mut buf) else { break };
+                        bridge.leg_mut(Side::B).handle_rtcp(&buf[..len], from, Instant::now());
+                    }
                     timers_due = true;
                 }
             }
