@@ -435,3 +435,53 @@ async fn outbound_leg_offers_and_accepts_the_answer() {
     tokio::time::sleep(Duration::from_millis(30)).await;
     assert_eq!(leg.quality().await.unwrap().packets_in, 1);
 }
+
+#[tokio::test]
+async fn ipv6_phones_get_ipv6_media() {
+    let engine = hotline_media::MediaEngine::start(hotline_media::MediaConfig {
+        bind_v4: Some("127.0.0.1".parse().unwrap()),
+        bind_v6: Some("::1".parse().unwrap()),
+        port_min: 41900,
+        port_max: 41999,
+        ..hotline_media::MediaConfig::default()
+    })
+    .unwrap();
+    let socket = tokio::net::UdpSocket::bind("[::1]:0").await.unwrap();
+    let port = socket.local_addr().unwrap().port();
+    let offer = format!(
+        "v=0\r\no=- 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\nm=audio {port} RTP/AVP 0\r\n"
+    );
+    let (leg, answer) = engine
+        .inbound_leg(offer.as_bytes(), LegOptions::default())
+        .await
+        .unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    assert!(answer.contains("c=IN IP6 ::1"), "{answer}");
+    assert!(leg.local_addr().is_ipv6());
+    let (played, got) = tokio::join!(
+        leg.play(
+            Playlist::once(vec![PlayItem::Prompt(Prompt::from_pcm(vec![1; 320]))]),
+            false
+        ),
+        async {
+            let mut buf = [0u8; 1500];
+            tokio::time::timeout(WAIT, socket.recv_from(&mut buf))
+                .await
+                .ok()
+                .and_then(Result::ok)
+        }
+    );
+    assert_eq!(played.unwrap(), PlayOutcome::Finished);
+    assert_eq!(got.map(|(_, from)| from), Some(leg.local_addr()));
+
+    // Without an IPv6 media address an IPv6 offer is a clear configuration error.
+    let v4_only = common::engine(41950, 41959);
+    assert!(matches!(
+        v4_only
+            .inbound_leg(offer.as_bytes(), LegOptions::default())
+            .await
+            .unwrap_err(),
+        hotline_media::MediaError::Config(_)
+    ));
+    assert_eq!(v4_only.ports_in_use(), 0);
+}

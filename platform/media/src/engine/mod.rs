@@ -146,14 +146,17 @@ impl MediaEngine {
 
     fn new_leg(&self, options: &LegOptions) -> Result<(LegRuntime, LegHandle), MediaError> {
         let config = &self.inner.config;
+        // A peer on IPv6 needs an IPv6 socket: a v4 one could never reach it.
         let bind = if options.ipv6 {
-            config.bind_v6
+            config.bind_v6.ok_or_else(|| {
+                MediaError::Config("an IPv6 peer, but no IPv6 media address is configured".into())
+            })?
         } else {
-            config.bind_v4
-        }
-        .or(config.bind_v4)
-        .or(config.bind_v6)
-        .ok_or_else(|| MediaError::Config("no bind address".into()))?;
+            config
+                .bind_v4
+                .or(config.bind_v6)
+                .ok_or_else(|| MediaError::Config("no bind address".into()))?
+        };
         let (ports, rtp, rtcp) = bind_pair(&self.inner.ports, bind)?;
         let local_port = ports.rtp();
         let advertised = config.advertised_for(bind);

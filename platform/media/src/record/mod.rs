@@ -17,7 +17,7 @@ pub mod wav;
 
 use std::time::{Duration, Instant};
 
-pub use wav::{repair, RecordError, RecordingSink, RepairReport, WavWriter};
+pub use wav::{repair, repair_all, RecordError, RecordingSink, RepairReport, WavWriter};
 
 /// How far behind real time frames are written.
 pub const LATENCY: Duration = Duration::from_millis(300);

@@ -178,6 +178,36 @@ pub fn repair(path: &Path) -> Result<RepairReport, RecordError> {
     })
 }
 
+/// Runs [`repair`] on every `.wav` file under `dir` (recursively), as start-up does for the
+/// recordings a crash left open. Files that are not recordings are reported, not touched.
+pub fn repair_all(dir: &Path) -> Vec<(std::path::PathBuf, Result<RepairReport, RecordError>)> {
+    let mut results = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => pending.push(path),
+                Ok(t)
+                    if t.is_file()
+                        && path
+                            .extension()
+                            .is_some_and(|e| e.eq_ignore_ascii_case("wav")) =>
+                {
+                    let result = repair(&path);
+                    results.push((path, result));
+                }
+                _ => {}
+            }
+        }
+    }
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    results
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +291,25 @@ mod tests {
             repair(&dir.path().join("missing.wav")),
             Err(RecordError::Io(_))
         ));
+    }
+
+    #[test]
+    fn repair_all_walks_the_tree_and_reports_strangers() {
+        let dir = tempfile::tempdir().unwrap();
+        let tenant = dir.path().join("tenant-a").join("2026-12-01");
+        std::fs::create_dir_all(&tenant).unwrap();
+        let open = tenant.join("open.wav");
+        let mut w = WavWriter::create(&open).unwrap();
+        w.write_frames(&[1i16; 800]).unwrap();
+        let _ = w.out.flush();
+        std::mem::forget(w);
+        std::fs::write(tenant.join("notes.txt"), b"not audio").unwrap();
+        std::fs::write(dir.path().join("bogus.wav"), b"nope").unwrap();
+        let results = repair_all(dir.path());
+        assert_eq!(results.len(), 2);
+        assert!(matches!(results[0].1, Err(RecordError::NotWav(_))));
+        assert_eq!(results[1].1.as_ref().unwrap().data_bytes, 1600);
+        assert_eq!(hound::WavReader::open(&open).unwrap().duration(), 400);
     }
 
     #[test]
