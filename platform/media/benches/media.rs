@@ -15,7 +15,7 @@ use hotline_media::prompt::resample::resample;
 use hotline_media::prompt::{PlayItem, Playlist, Prompt};
 use hotline_media::record::WavWriter;
 use hotline_media::sdp::negotiation::LocalMedia;
-use hotline_media::sdp::{Direction, Negotiated, SdpNegotiation};
+use hotline_media::sdp::{Negotiated, SdpNegotiation};
 use rtp_types::RtpPacketBuilder;
 
 /// Discards what it is given (the recorder's cost without the disk's).
@@ -36,17 +36,7 @@ impl Seek for Null {
 }
 
 fn negotiated(remote: &str, codec: Codec) -> Negotiated {
-    Negotiated {
-        codec,
-        send_payload_type: codec.static_payload_type(),
-        recv_payload_type: codec.static_payload_type(),
-        send_telephone_event: Some(101),
-        recv_telephone_event: Some(101),
-        ptime_ms: 20,
-        remote_rtp: Some(remote.parse().unwrap()),
-        remote_rtcp: None,
-        direction: Direction::SendRecv,
-    }
+    Negotiated::static_g711(codec, remote.parse().unwrap(), Some(101))
 }
 
 fn bridge(codec_b: Codec, now: Instant) -> Bridge {

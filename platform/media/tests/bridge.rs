@@ -270,41 +270,15 @@ async fn recording_holds_the_caller_left_and_the_agent_right() {
     let engine = engine(41500, 41599);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("call.wav");
-    let mut caller = Phone::new(1).await;
-    let mut agent = Phone::new(2).await;
-    let (leg_a, _) = engine
-        .inbound_leg(&caller.offer("0"), LegOptions::default())
-        .await
-        .unwrap();
-    let (leg_b, _) = engine
-        .inbound_leg(&agent.offer("8"), LegOptions::default())
-        .await
-        .unwrap();
-    let (to_a, to_b) = (leg_a.local_addr(), leg_b.local_addr());
-    let bridge = engine.bridge(leg_a, leg_b).await.unwrap();
-    bridge
+    let mut call = common::bridged_call(&engine, "0", "8").await;
+    call.bridge
         .start_recording(RecordingTarget::Path(path.clone()), Side::A)
         .await
         .unwrap();
-    let mut ticker = tokio::time::interval(Duration::from_millis(20));
-    for i in 0..100 {
-        ticker.tick().await;
-        caller
-            .send_audio(to_a, Codec::Pcmu, &tone(1000.0, 8000.0, i * 160, 160))
-            .await;
-        agent
-            .send_audio(to_b, Codec::Pcma, &tone(500.0, 8000.0, i * 160, 160))
-            .await;
-    }
-    let summary = bridge.stop_recording().await.unwrap();
+    call.talk(Some(100)).await;
+    let summary = call.bridge.stop_recording().await.unwrap();
     assert!((1900..2300).contains(&summary.duration_ms), "{summary:?}");
-    let samples: Vec<i16> = hound::WavReader::open(&path)
-        .unwrap()
-        .into_samples()
-        .map(|s| s.unwrap())
-        .collect();
-    let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
-    let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    let (left, right) = common::read_stereo(&path);
     let middle = 2000..14_000;
     assert!(
         tone_share(&left[middle.clone()], 1000.0) > 0.8,
@@ -317,7 +291,7 @@ async fn recording_holds_the_caller_left_and_the_agent_right() {
         "no agent on the caller's channel"
     );
     assert!(matches!(
-        bridge.stop_recording().await,
+        call.bridge.stop_recording().await,
         Err(hotline_media::MediaError::NotRecording)
     ));
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use hotline_media::codec::Codec;
 use hotline_media::dtmf::{Digit, DigitSource};
 use hotline_media::leg::{Accepted, Leg, LegConfig, LegEvent};
-use hotline_media::sdp::{Direction, Negotiated};
+use hotline_media::sdp::Negotiated;
 
 const PCAPS: &str = "/usr/share/sip-tester";
 
@@ -59,20 +59,7 @@ fn udp_payloads(path: &Path) -> Vec<(f64, Vec<u8>)> {
 
 fn leg(codec: Codec, from: SocketAddr, now: Instant) -> Leg {
     let mut leg = Leg::new(LegConfig::default(), 7, 0, 0, now, SystemTime::now());
-    leg.set_negotiated(
-        Negotiated {
-            codec,
-            send_payload_type: codec.static_payload_type(),
-            recv_payload_type: codec.static_payload_type(),
-            send_telephone_event: Some(101),
-            recv_telephone_event: Some(101),
-            ptime_ms: 20,
-            remote_rtp: Some(from),
-            remote_rtcp: None,
-            direction: Direction::SendRecv,
-        },
-        now,
-    );
+    leg.set_negotiated(Negotiated::static_g711(codec, from, Some(101)), now);
     leg
 }
 

@@ -7,11 +7,10 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{engine, tone, tone_share, Phone};
+use common::{engine, tone_share};
 use hotline_media::bridge::Side;
-use hotline_media::codec::Codec;
 use hotline_media::record::repair;
-use hotline_media::{LegOptions, RecordingTarget};
+use hotline_media::RecordingTarget;
 
 const CHILD_ENV: &str = "HOTLINE_MEDIA_CRASH_CHILD";
 
@@ -49,14 +48,7 @@ fn a_killed_process_leaves_a_repairable_recording() {
     // buffer, half a frame) is what repair cuts or counts in.
     let report = repair(&path).unwrap();
     assert!(report.data_bytes.is_multiple_of(4), "{report:?}");
-    let reader = hound::WavReader::open(&path).unwrap();
-    assert_eq!(
-        (reader.spec().channels, reader.spec().sample_rate),
-        (2, 8000)
-    );
-    let samples: Vec<i16> = reader.into_samples().map(|s| s.unwrap()).collect();
-    let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
-    let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    let (left, right) = common::read_stereo(&path);
     let seconds = left.len() as f64 / 8000.0;
     // Three seconds recorded; at most the last flush interval (1 s) and the mixer's 300 ms
     // lag are lost.
@@ -80,32 +72,11 @@ fn record_until_killed(path: PathBuf) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async move {
         let engine = engine(43000, 43099);
-        let mut caller = Phone::new(1).await;
-        let mut agent = Phone::new(2).await;
-        let (a, _) = engine
-            .inbound_leg(&caller.offer("0"), LegOptions::default())
-            .await
-            .unwrap();
-        let (b, _) = engine
-            .inbound_leg(&agent.offer("8"), LegOptions::default())
-            .await
-            .unwrap();
-        let (to_a, to_b) = (a.local_addr(), b.local_addr());
-        let bridge = engine.bridge(a, b).await.unwrap();
-        bridge
+        let mut call = common::bridged_call(&engine, "0", "8").await;
+        call.bridge
             .start_recording(RecordingTarget::Path(path), Side::A)
             .await
             .unwrap();
-        let mut tick = tokio::time::interval(Duration::from_millis(20));
-        for i in 0.. {
-            tick.tick().await;
-            caller
-                .send_audio(to_a, Codec::Pcmu, &tone(1000.0, 8000.0, i * 160, 160))
-                .await;
-            agent
-                .send_audio(to_b, Codec::Pcma, &tone(500.0, 8000.0, i * 160, 160))
-                .await;
-        }
-        drop(bridge);
+        call.talk(None).await;
     });
 }

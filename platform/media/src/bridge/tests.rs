@@ -10,17 +10,7 @@ const PHONE_A: &str = "10.0.0.1:4000";
 const PHONE_B: &str = "10.0.0.2:6000";
 
 fn negotiated(remote: &str, codec: Codec, te: Option<u8>) -> Negotiated {
-    Negotiated {
-        codec,
-        send_payload_type: codec.static_payload_type(),
-        recv_payload_type: codec.static_payload_type(),
-        send_telephone_event: te,
-        recv_telephone_event: te,
-        ptime_ms: 20,
-        remote_rtp: Some(remote.parse().unwrap()),
-        remote_rtcp: None,
-        direction: Direction::SendRecv,
-    }
+    Negotiated::static_g711(codec, remote.parse().unwrap(), te)
 }
 
 fn bridge(codec_a: Codec, codec_b: Codec, te_b: Option<u8>, now: Instant) -> Bridge {

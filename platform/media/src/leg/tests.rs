@@ -2,17 +2,7 @@ use super::*;
 use crate::prompt::Prompt;
 
 fn negotiated(remote: &str) -> Negotiated {
-    Negotiated {
-        codec: Codec::Pcmu,
-        send_payload_type: 0,
-        recv_payload_type: 0,
-        send_telephone_event: Some(101),
-        recv_telephone_event: Some(101),
-        ptime_ms: 20,
-        remote_rtp: Some(remote.parse().unwrap()),
-        remote_rtcp: None,
-        direction: Direction::SendRecv,
-    }
+    Negotiated::static_g711(Codec::Pcmu, remote.parse().unwrap(), Some(101))
 }
 
 fn leg(now: Instant) -> Leg {

@@ -48,6 +48,27 @@ pub struct Negotiated {
 }
 
 impl Negotiated {
+    /// A sendrecv G.711 stream on the static payload type, 20 ms, RTCP beside RTP: what most
+    /// phones agree to, for legs set up without an SDP exchange (tests, replays, tools).
+    pub fn static_g711(
+        codec: Codec,
+        remote: SocketAddr,
+        telephone_event: Option<u8>,
+    ) -> Negotiated {
+        let pt = codec.static_payload_type();
+        Negotiated {
+            codec,
+            send_payload_type: pt,
+            recv_payload_type: pt,
+            send_telephone_event: telephone_event,
+            recv_telephone_event: telephone_event,
+            ptime_ms: 20,
+            remote_rtp: Some(remote),
+            remote_rtcp: None,
+            direction: Direction::SendRecv,
+        }
+    }
+
     pub fn samples_per_packet(&self) -> usize {
         (self.ptime_ms as usize) * 8
     }
@@ -169,14 +190,8 @@ impl SdpNegotiation {
                 "the audio stream moved to another m= line".into(),
             ));
         }
-        let (pt, codec) = audio
-            .codecs
-            .iter()
-            .copied()
-            .find(|(_, c)| self.local.codecs.contains(c))
-            .ok_or_else(|| SdpError::NoCommonCodec {
-                offered: audio.formats.clone(),
-            })?;
+        // An answer may list more than one format; the first Hotline offered is the one in use.
+        let (pt, codec) = self.pick_codec(audio)?;
         let direction = Direction::from_flags(
             offered_direction.sends() && audio.direction.receives(),
             offered_direction.receives() && audio.direction.sends(),

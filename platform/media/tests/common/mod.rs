@@ -158,3 +158,70 @@ pub async fn assert_ports_released(engine: &MediaEngine) {
     }
     panic!("{} port pairs still in use", engine.ports_in_use());
 }
+
+/// A caller and an agent phone, each answered by a leg of `engine`, the two legs bridged.
+pub struct Call {
+    pub caller: Phone,
+    pub agent: Phone,
+    /// Where each phone sends its RTP (Hotline's side of its leg).
+    pub to_a: SocketAddr,
+    pub to_b: SocketAddr,
+    pub bridge: hotline_media::BridgeHandle,
+}
+
+pub async fn bridged_call(engine: &MediaEngine, caller_formats: &str, agent_formats: &str) -> Call {
+    use hotline_media::LegOptions;
+    let caller = Phone::new(0xCA11).await;
+    let agent = Phone::new(0xA6E7).await;
+    let (a, _) = engine
+        .inbound_leg(&caller.offer(caller_formats), LegOptions::default())
+        .await
+        .unwrap();
+    let (b, _) = engine
+        .inbound_leg(&agent.offer(agent_formats), LegOptions::default())
+        .await
+        .unwrap();
+    let (to_a, to_b) = (a.local_addr(), b.local_addr());
+    let bridge = engine.bridge(a, b).await.unwrap();
+    Call {
+        caller,
+        agent,
+        to_a,
+        to_b,
+        bridge,
+    }
+}
+
+impl Call {
+    /// The caller sends a 1 kHz tone (PCMU) and the agent 500 Hz (PCMA), 20 ms at a time, for
+    /// `packets` packets (`None`: until the task is killed).
+    pub async fn talk(&mut self, packets: Option<usize>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        let mut i = 0;
+        while packets.is_none_or(|n| i < n) {
+            tick.tick().await;
+            let (caller, agent) = (
+                tone(1000.0, 8000.0, i * 160, 160),
+                tone(500.0, 8000.0, i * 160, 160),
+            );
+            self.caller
+                .send_audio(self.to_a, Codec::Pcmu, &caller)
+                .await;
+            self.agent.send_audio(self.to_b, Codec::Pcma, &agent).await;
+            i += 1;
+        }
+    }
+}
+
+/// A stereo 8 kHz WAV as (left, right).
+pub fn read_stereo(path: &std::path::Path) -> (Vec<i16>, Vec<i16>) {
+    let reader = hound::WavReader::open(path).unwrap();
+    assert_eq!(
+        (reader.spec().channels, reader.spec().sample_rate),
+        (2, 8000)
+    );
+    let samples: Vec<i16> = reader.into_samples().map(|s| s.unwrap()).collect();
+    let left = samples.iter().step_by(2).copied().collect();
+    let right = samples.iter().skip(1).step_by(2).copied().collect();
+    (left, right)
+}
