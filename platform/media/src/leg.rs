@@ -220,7 +220,8 @@ impl Leg {
             next_play_id: 1,
             dtmf_tx: VecDeque::new(),
             dtmf_tx_ts: None,
-            events: VecDeque::new(),
+            // Room for a burst (a digit, a latch, a play ending) without growing on the hot path.
+            events: VecDeque::with_capacity(8),
             epoch: now,
             wall_epoch: wall,
             last_rx: None,
