@@ -279,6 +279,15 @@ async fn recording_holds_the_caller_left_and_the_agent_right() {
     let summary = call.bridge.stop_recording().await.unwrap();
     assert!((1900..2300).contains(&summary.duration_ms), "{summary:?}");
     let (left, right) = common::read_stereo(&path);
+    // No audio lost in the middle of the call (a 20 ms packet is 160 samples).
+    assert!(
+        common::longest_silence(&left[2000..14_000]) < 40,
+        "a gap on the left"
+    );
+    assert!(
+        common::longest_silence(&right[2000..14_000]) < 40,
+        "a gap on the right"
+    );
     let middle = 2000..14_000;
     assert!(
         tone_share(&left[middle.clone()], 1000.0) > 0.8,

@@ -59,6 +59,14 @@ fn a_killed_process_leaves_a_repairable_recording() {
     assert!(seconds <= 3.5, "{seconds:.2} s");
     let middle = 2000..left.len() - 800;
     assert!(
+        common::longest_silence(&left[middle.clone()]) < 40,
+        "a gap on the left"
+    );
+    assert!(
+        common::longest_silence(&right[middle.clone()]) < 40,
+        "a gap on the right"
+    );
+    assert!(
         tone_share(&left[middle.clone()], 1000.0) > 0.8,
         "caller on the left"
     );

@@ -21,8 +21,11 @@ pub use wav::{repair, repair_all, RecordError, RecordingSink, RepairReport, WavW
 
 /// How far behind real time frames are written.
 pub const LATENCY: Duration = Duration::from_millis(300);
-/// Frames the mixer holds per channel (1 s: the latency plus room for early packets).
+/// Frames the mixer holds per channel (1 s: the latency, a write interval and room for early
+/// packets).
 const CAPACITY: usize = 8_000;
+/// How often due frames move from the mixer to the writer (the file is flushed less often).
+pub const WRITE_INTERVAL: Duration = Duration::from_millis(100);
 /// A timestamp this far from where arrival time puts it re-anchors the channel.
 const REANCHOR_SAMPLES: i64 = 8000;
 
@@ -105,6 +108,7 @@ pub struct Recorder {
     paused_frames: u64,
     flush_interval: Duration,
     last_flush: Instant,
+    last_tick: Instant,
     dropped: u64,
 }
 
@@ -125,6 +129,7 @@ impl Recorder {
             paused_frames: 0,
             flush_interval: flush_interval.min(Duration::from_secs(1)),
             last_flush: now,
+            last_tick: now,
             dropped: 0,
         }
     }
@@ -189,6 +194,7 @@ impl Recorder {
     pub fn tick(&mut self, now: Instant) -> Result<(), RecordError> {
         let latency = (LATENCY.as_millis() as i64) * 8;
         let target = position_at(self.started, now) - latency;
+        self.last_tick = now;
         self.write_until(target)?;
         if now.saturating_duration_since(self.last_flush) >= self.flush_interval {
             self.writer.flush()?;
@@ -198,7 +204,7 @@ impl Recorder {
     }
 
     pub fn next_tick(&self) -> Instant {
-        self.last_flush + self.flush_interval
+        (self.last_tick + WRITE_INTERVAL).min(self.last_flush + self.flush_interval)
     }
 
     fn write_until(&mut self, target: i64) -> Result<(), RecordError> {

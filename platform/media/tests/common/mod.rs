@@ -225,3 +225,18 @@ pub fn read_stereo(path: &std::path::Path) -> (Vec<i16>, Vec<i16>) {
     let right = samples.iter().skip(1).step_by(2).copied().collect();
     (left, right)
 }
+
+/// The longest run of near-silent samples (|s| < 100): a tone has none longer than a few
+/// samples, so a long run is audio the recorder lost.
+pub fn longest_silence(x: &[i16]) -> usize {
+    let (mut longest, mut run) = (0, 0);
+    for s in x {
+        if s.unsigned_abs() < 100 {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    longest
+}
