@@ -292,6 +292,14 @@ impl LegHandle {
         self.ask(|reply| LegCommand::HoldOffer(hold, reply)).await
     }
 
+    /// The peer refused our last offer (488/491 to a hold or resume re-INVITE): the leg stays
+    /// as it was.
+    pub fn offer_rejected(&self) -> Result<(), MediaError> {
+        self.cmd
+            .send(LegCommand::OfferRejected)
+            .map_err(|_| MediaError::LegGone)
+    }
+
     /// Plays a playlist; resolves when it finishes, a digit interrupts it (with `barge_in`),
     /// or it is stopped. Dropping the future does not stop the playback.
     pub async fn play(

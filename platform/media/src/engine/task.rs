@@ -24,6 +24,7 @@ pub(crate) enum LegCommand {
     ApplyAnswer(Vec<u8>, oneshot::Sender<Result<Negotiated, SdpError>>),
     Reoffer(Vec<u8>, oneshot::Sender<Result<Vec<u8>, SdpError>>),
     HoldOffer(bool, oneshot::Sender<Vec<u8>>),
+    OfferRejected,
     Play {
         playlist: Playlist,
         barge_in: bool,
@@ -172,6 +173,7 @@ fn apply_command(
             control.pending_play = Some((id, done_tx));
             let _ = reply.send(done_rx);
         }
+        LegCommand::OfferRejected => control.sdp.offer_rejected(),
         LegCommand::StopPlay => core.stop_play(),
         LegCommand::SendDtmf(digits, duration) => core.send_dtmf(&digits, duration, now),
         LegCommand::SipInfoDigit(digit, duration) => {

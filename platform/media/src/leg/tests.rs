@@ -247,7 +247,7 @@ fn no_timeout_while_the_peer_holds_us() {
 }
 
 #[test]
-fn holding_the_peer_stops_our_audio_but_the_prompt_keeps_time() {
+fn while_the_peer_holds_us_our_audio_stops_but_the_prompt_keeps_time() {
     let t0 = Instant::now();
     let mut leg = leg(t0);
     leg.set_negotiated(

@@ -64,10 +64,11 @@ impl Direction {
     }
 
     /// What the answerer may say to an offer with this direction (RFC 3264 §6.1), given
-    /// whether the answerer itself wants to hold (stop sending towards the offerer).
+    /// whether the answerer itself holds the offerer. Holding (§8.4) means not listening: the
+    /// holder may still send (music on hold), so holding takes away receiving, not sending.
     pub const fn answer_to(offered: Direction, holding: bool) -> Direction {
-        let sends = offered.receives() && !holding;
-        let receives = offered.sends();
+        let sends = offered.receives();
+        let receives = offered.sends() && !holding;
         Direction::from_flags(sends, receives)
     }
 }

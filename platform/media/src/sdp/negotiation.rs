@@ -82,6 +82,8 @@ pub struct SdpNegotiation {
     version: u64,
     last_body: Option<Vec<u8>>,
     holding: bool,
+    /// `holding` as of the last completed exchange, to return to when an offer is refused.
+    holding_agreed: bool,
     outstanding_offer: Option<Direction>,
     current: Option<Negotiated>,
 }
@@ -94,6 +96,7 @@ impl SdpNegotiation {
             version: 1,
             last_body: None,
             holding: false,
+            holding_agreed: false,
             outstanding_offer: None,
             current: None,
         }
@@ -111,9 +114,17 @@ impl SdpNegotiation {
         self.holding
     }
 
-    /// Whether Hotline holds the peer in the next offer or answer it writes.
+    /// Whether Hotline holds the peer (stops listening to it; music may still go out) in the
+    /// next offer or answer it writes.
     pub fn set_holding(&mut self, holding: bool) {
         self.holding = holding;
+    }
+
+    /// The peer refused our last offer (a 488 or 491 to the re-INVITE): nothing changed, and
+    /// the hold state goes back to what was last agreed.
+    pub fn offer_rejected(&mut self) {
+        self.outstanding_offer = None;
+        self.holding = self.holding_agreed;
     }
 
     /// Answers an offer or re-offer. The current state changes only when the answer is Ok.
@@ -149,6 +160,7 @@ impl SdpNegotiation {
         }
         let body = self.write(medias);
         self.outstanding_offer = None;
+        self.holding_agreed = self.holding;
         self.current = Some(negotiated.clone());
         Ok((negotiated, body))
     }
@@ -208,6 +220,7 @@ impl SdpNegotiation {
             direction,
         };
         self.outstanding_offer = None;
+        self.holding_agreed = self.holding;
         self.current = Some(negotiated.clone());
         Ok(negotiated)
     }

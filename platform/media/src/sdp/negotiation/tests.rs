@@ -341,12 +341,32 @@ fn our_hold_offer_is_sendonly_and_resume_lists_the_current_codec_first() {
 }
 
 #[test]
-fn answering_while_we_hold_stops_our_sending() {
+fn answering_while_we_hold_stops_our_listening() {
     let mut n = SdpNegotiation::new(local(), 9);
     n.set_holding(true);
     let (neg, body) = n.answer(&crlf(ASTERISK)).unwrap();
-    assert_eq!(neg.direction, Direction::RecvOnly);
-    assert!(text(&body).contains("a=recvonly"));
+    assert_eq!(neg.direction, Direction::SendOnly);
+    assert!(text(&body).contains("a=sendonly"));
+    // Held and holding at once: nothing flows.
+    let inactive = ASTERISK.replace("a=sendrecv", "a=sendonly");
+    let (neg, _) = n.answer(&crlf(&inactive)).unwrap();
+    assert_eq!(neg.direction, Direction::Inactive);
+}
+
+#[test]
+fn a_refused_hold_offer_leaves_the_call_as_it_was() {
+    let mut n = SdpNegotiation::new(local(), 9);
+    n.answer(&crlf(ASTERISK)).unwrap();
+    n.set_holding(true);
+    n.create_offer();
+    n.offer_rejected();
+    assert!(!n.holding());
+    assert_eq!(
+        n.accept_answer(&crlf(ASTERISK)).unwrap_err(),
+        SdpError::NoOfferOutstanding
+    );
+    let (neg, _) = n.answer(&crlf(ASTERISK)).unwrap();
+    assert_eq!(neg.direction, Direction::SendRecv);
 }
 
 #[test]
