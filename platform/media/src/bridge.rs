@@ -149,7 +149,7 @@ impl Bridge {
                 let Some(dst_codec) = dst.codec() else {
                     return Relayed::Absorbed;
                 };
-                if !dst.can_send() || dst.is_playing() || dst.is_sending_dtmf() {
+                if !dst.can_send() || dst.is_held() || dst.is_playing() || dst.is_sending_dtmf() {
                     return Relayed::Absorbed;
                 }
                 if dst_codec != codec {
@@ -170,7 +170,7 @@ impl Bridge {
                 let Some(pt) = dst.negotiated().and_then(|n| n.send_telephone_event) else {
                     return Relayed::Absorbed;
                 };
-                if !dst.can_send() || dst.is_sending_dtmf() {
+                if !dst.can_send() || dst.is_held() || dst.is_sending_dtmf() {
                     return Relayed::Absorbed;
                 }
                 (ssrc, seq, ts, pt, marker)

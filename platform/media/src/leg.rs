@@ -184,6 +184,7 @@ pub struct Leg {
     last_sr: Option<LastSenderReport>,
     quality_remote: (Option<f64>, Option<f64>, Option<f64>),
     ignored: u64,
+    held: bool,
     scratch: [i16; 480],
 }
 
@@ -232,6 +233,7 @@ impl Leg {
             last_sr: None,
             quality_remote: (None, None, None),
             ignored: 0,
+            held: false,
             scratch: [0; MAX_FRAME],
         }
     }
@@ -285,6 +287,16 @@ impl Leg {
         self.negotiated
             .as_ref()
             .is_some_and(|n| n.direction.receives())
+    }
+
+    /// Hotline holds this leg's peer (an agreed hold): the bridge relays nothing to it, so a
+    /// held caller never hears the agent; prompts (music on hold) still play.
+    pub fn set_held(&mut self, held: bool) {
+        self.held = held;
+    }
+
+    pub fn is_held(&self) -> bool {
+        self.held
     }
 
     pub fn is_playing(&self) -> bool {

@@ -468,3 +468,55 @@ async fn ipv6_phones_get_ipv6_media() {
     ));
     assert_eq!(v4_only.ports_in_use(), 0);
 }
+
+#[tokio::test]
+async fn a_held_caller_hears_music_not_the_agent_and_resumes() {
+    let engine = engine(42200, 42299);
+    let mut call = common::bridged_call(&engine, "0", "0").await;
+    let held_answer = String::from_utf8(call.caller.offer("0"))
+        .unwrap()
+        .replace("a=sendrecv", "a=recvonly");
+    let offer = call.bridge.leg(Side::A).hold_offer(true).await.unwrap();
+    assert!(String::from_utf8(offer).unwrap().contains("a=sendonly"));
+    call.bridge
+        .leg(Side::A)
+        .apply_answer(held_answer.as_bytes())
+        .await
+        .unwrap();
+    for i in 0..5 {
+        call.agent
+            .send_audio(call.to_b, Codec::Pcmu, &tone(700.0, 6000.0, i * 160, 160))
+            .await;
+    }
+    assert!(
+        call.caller
+            .collect(Duration::from_millis(200))
+            .await
+            .is_empty(),
+        "the held caller heard the agent"
+    );
+    let music = Playlist::looping(vec![PlayItem::Tone(
+        hotline_media::prompt::ToneSpec::continuous(vec![440.0], -15.0),
+        None,
+    )]);
+    let leg_a = call.bridge.leg(Side::A);
+    let (_, heard) = tokio::join!(
+        tokio::time::timeout(Duration::from_millis(300), leg_a.play(music, false)),
+        call.caller.collect(Duration::from_millis(250))
+    );
+    assert!(heard.len() >= 10, "music on hold: {} packets", heard.len());
+    leg_a.stop_playing().unwrap();
+    // Music sent before the stop may still be in the socket.
+    call.caller.collect(Duration::from_millis(100)).await;
+    leg_a.hold_offer(false).await.unwrap();
+    leg_a.apply_answer(&call.caller.offer("0")).await.unwrap();
+    for i in 0..5 {
+        call.agent
+            .send_audio(call.to_b, Codec::Pcmu, &tone(700.0, 6000.0, i * 160, 160))
+            .await;
+    }
+    assert_eq!(
+        call.caller.collect(Duration::from_millis(200)).await.len(),
+        5
+    );
+}

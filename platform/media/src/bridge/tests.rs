@@ -268,6 +268,28 @@ fn a_held_or_playing_leg_gets_no_relay_and_continuity_survives_a_prompt() {
 }
 
 #[test]
+fn a_leg_hotline_holds_hears_nothing_from_the_other() {
+    let t0 = Instant::now();
+    let mut br = bridge(Codec::Pcmu, Codec::Pcmu, Some(101), t0);
+    br.leg_mut(Side::A).set_held(true);
+    let mut p = rtp(0, 1, 0, 2, &[0xFF; 160], false);
+    assert_eq!(
+        br.handle_rtp(Side::B, &mut p, 172, PHONE_B.parse().unwrap(), t0),
+        Relayed::Absorbed
+    );
+    br.leg_mut(Side::A).set_held(false);
+    assert!(relay(
+        &mut br,
+        Side::B,
+        rtp(0, 2, 160, 2, &[0xFF; 160], false),
+        172,
+        PHONE_B,
+        t0
+    )
+    .is_some());
+}
+
+#[test]
 fn garbage_is_refused_without_touching_the_other_leg() {
     let t0 = Instant::now();
     let mut br = bridge(Codec::Pcmu, Codec::Pcmu, Some(101), t0);

@@ -147,12 +147,14 @@ fn apply_command(
             let result = control.sdp.accept_answer(&answer);
             if let Ok(negotiated) = &result {
                 core.set_negotiated(negotiated.clone(), now);
+                core.set_held(control.sdp.holding());
             }
             let _ = reply.send(result);
         }
         LegCommand::Reoffer(offer, reply) => {
             let result = control.sdp.answer(&offer).map(|(negotiated, answer)| {
                 core.set_negotiated(negotiated, now);
+                core.set_held(control.sdp.holding());
                 answer
             });
             let _ = reply.send(result);
