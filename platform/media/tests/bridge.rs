@@ -19,7 +19,7 @@ const WAIT: Duration = Duration::from_millis(500);
 
 #[tokio::test]
 async fn bridged_audio_flows_both_ways_with_our_ssrc_and_sequence() {
-    let engine = engine(41000, 41099);
+    let engine = engine(30000, 30099);
     let mut caller = Phone::new(0xCA11).await;
     let mut agent = Phone::new(0xA6E7).await;
     let (leg_a, _) = engine
@@ -72,7 +72,7 @@ async fn bridged_audio_flows_both_ways_with_our_ssrc_and_sequence() {
 
 #[tokio::test]
 async fn pcmu_caller_and_pcma_agent_are_transcoded() {
-    let engine = engine(41100, 41199);
+    let engine = engine(30100, 30199);
     let mut caller = Phone::new(1).await;
     let mut agent = Phone::new(2).await;
     let (leg_a, answer_a) = engine
@@ -117,7 +117,7 @@ async fn pcmu_caller_and_pcma_agent_are_transcoded() {
 
 #[tokio::test]
 async fn rfc_4733_digits_pass_through_and_are_reported() {
-    let engine = engine(41200, 41299);
+    let engine = engine(30200, 30299);
     let mut caller = Phone::new(1).await;
     let agent = Phone::new(2).await;
     let (leg_a, _) = engine
@@ -167,7 +167,7 @@ async fn rfc_4733_digits_pass_through_and_are_reported() {
 
 #[tokio::test]
 async fn latching_ignores_strangers_and_follows_a_nat_port_after_probation() {
-    let engine = engine(41300, 41399);
+    let engine = engine(30300, 30399);
     let caller = Phone::new(1).await;
     // The phone's packets really come from another port (its NAT mapping).
     let mut behind_nat = Phone::new(0x5EED).await;
@@ -237,7 +237,7 @@ async fn latching_ignores_strangers_and_follows_a_nat_port_after_probation() {
 
 #[tokio::test]
 async fn a_silent_leg_reports_a_media_timeout() {
-    let engine = engine(41400, 41499);
+    let engine = engine(30400, 30499);
     let mut phone = Phone::new(1).await;
     let (mut leg, _) = engine
         .inbound_leg(
@@ -267,7 +267,7 @@ async fn a_silent_leg_reports_a_media_timeout() {
 
 #[tokio::test]
 async fn recording_holds_the_caller_left_and_the_agent_right() {
-    let engine = engine(41500, 41599);
+    let engine = engine(30500, 30599);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("call.wav");
     let mut call = common::bridged_call(&engine, "0", "8").await;
@@ -307,7 +307,7 @@ async fn recording_holds_the_caller_left_and_the_agent_right() {
 
 #[tokio::test]
 async fn unbridged_legs_play_prompts_again_with_continuous_numbers() {
-    let engine = engine(41600, 41699);
+    let engine = engine(30600, 30699);
     let mut caller = Phone::new(1).await;
     let agent = Phone::new(2).await;
     let (leg_a, _) = engine
@@ -354,7 +354,7 @@ async fn unbridged_legs_play_prompts_again_with_continuous_numbers() {
 
 #[tokio::test]
 async fn hold_and_resume_by_reoffer() {
-    let engine = engine(41700, 41799);
+    let engine = engine(30700, 30799);
     let phone = Phone::new(1).await;
     let (leg, _) = engine
         .inbound_leg(&phone.offer("0 8 101"), LegOptions::default())
@@ -402,7 +402,7 @@ async fn hold_and_resume_by_reoffer() {
 
 #[tokio::test]
 async fn outbound_leg_offers_and_accepts_the_answer() {
-    let engine = engine(41800, 41899);
+    let engine = engine(30800, 30899);
     let mut phone = Phone::new(9).await;
     let (leg, offer) = engine.outbound_leg(LegOptions::default()).await.unwrap();
     let offer = String::from_utf8(offer).unwrap();
@@ -424,8 +424,8 @@ async fn ipv6_phones_get_ipv6_media() {
     let engine = hotline_media::MediaEngine::start(hotline_media::MediaConfig {
         bind_v4: Some("127.0.0.1".parse().unwrap()),
         bind_v6: Some("::1".parse().unwrap()),
-        port_min: 41900,
-        port_max: 41999,
+        port_min: 30900,
+        port_max: 30999,
         ..hotline_media::MediaConfig::default()
     })
     .unwrap();
@@ -458,7 +458,7 @@ async fn ipv6_phones_get_ipv6_media() {
     assert_eq!(got.map(|(_, from)| from), Some(leg.local_addr()));
 
     // Without an IPv6 media address an IPv6 offer is a clear configuration error.
-    let v4_only = common::engine(41950, 41959);
+    let v4_only = common::engine(31950, 31959);
     assert!(matches!(
         v4_only
             .inbound_leg(offer.as_bytes(), LegOptions::default())
@@ -471,7 +471,7 @@ async fn ipv6_phones_get_ipv6_media() {
 
 #[tokio::test]
 async fn a_held_caller_hears_music_not_the_agent_and_resumes() {
-    let engine = engine(42200, 42299);
+    let engine = engine(31200, 31299);
     let mut call = common::bridged_call(&engine, "0", "0").await;
     let held_answer = String::from_utf8(call.caller.offer("0"))
         .unwrap()

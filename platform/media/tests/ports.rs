@@ -10,7 +10,7 @@ use hotline_media::{LegOptions, MediaError};
 
 #[tokio::test]
 async fn every_path_gives_the_ports_back() {
-    let engine = engine(42000, 42019); // ten pairs
+    let engine = engine(31000, 31019); // ten pairs
     let phone = Phone::new(1).await;
 
     // Refused offers allocate nothing.
@@ -92,11 +92,11 @@ async fn every_path_gives_the_ports_back() {
 
 #[tokio::test]
 async fn a_port_taken_by_another_process_is_skipped() {
-    let engine = engine(42100, 42105);
+    let engine = engine(31100, 31105);
     // Something else holds the first pair's RTP port.
-    let squatter = std::net::UdpSocket::bind("127.0.0.1:42100").unwrap();
+    let squatter = std::net::UdpSocket::bind("127.0.0.1:31100").unwrap();
     let (leg, _) = engine.outbound_leg(LegOptions::default()).await.unwrap();
-    assert_ne!(leg.local_addr().port(), 42100);
+    assert_ne!(leg.local_addr().port(), 31100);
     assert_eq!(engine.ports_in_use(), 1);
     drop(leg);
     drop(squatter);

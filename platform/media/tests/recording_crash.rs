@@ -79,7 +79,7 @@ fn a_killed_process_leaves_a_repairable_recording() {
 fn record_until_killed(path: PathBuf) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async move {
-        let engine = engine(43000, 43099);
+        let engine = engine(31300, 31399);
         let mut call = common::bridged_call(&engine, "0", "8").await;
         call.bridge
             .start_recording(RecordingTarget::Path(path), Side::A)

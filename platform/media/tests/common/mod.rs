@@ -10,6 +10,9 @@ use hotline_media::{MediaConfig, MediaEngine};
 use rtp_types::{RtpPacket, RtpPacketBuilder};
 use tokio::net::UdpSocket;
 
+/// An engine on loopback. Each test takes its own block of ports in 30000-31999: below Linux's
+/// ephemeral range (32768-60999), so the phones' sockets (bound to port 0) never take them, and
+/// apart from one another, so the tests run in parallel.
 pub fn engine(port_min: u16, port_max: u16) -> MediaEngine {
     MediaEngine::start(MediaConfig {
         bind_v4: Some("127.0.0.1".parse().unwrap()),
