@@ -63,6 +63,8 @@ pub struct Bridge {
     a: Leg,
     b: Leg,
     recording: Option<ActiveRecording>,
+    /// A recorder that failed on the relay path, reported at the next timeout.
+    recording_error: Option<RecordError>,
     relayed: [u64; 2],
     transcoded: [u64; 2],
     scratch: Box<[i16; 1500]>,
@@ -74,6 +76,7 @@ impl Bridge {
             a,
             b,
             recording: None,
+            recording_error: None,
             relayed: [0; 2],
             transcoded: [0; 2],
             scratch: Box::new([0; 1500]),
@@ -251,19 +254,15 @@ impl Bridge {
     pub fn handle_timeout(&mut self, now: Instant) -> Option<RecordError> {
         self.a.handle_timeout(now);
         self.b.handle_timeout(now);
-        let failed = match self.recording.as_mut() {
-            Some(rec) => rec.recorder.tick(now).err(),
-            None => None,
-        };
-        if failed.is_some() {
-            self.recording = None;
-        }
-        failed
+        self.tick_recording(now)
     }
 
-    /// Drives the recorder between timeouts (called on every packet would be wasteful; the
-    /// shell calls it with the timer).
+    /// Writes the recorder's due frames (the relay path does it too while packets flow) and
+    /// reports a recorder that failed since the last call.
     pub fn tick_recording(&mut self, now: Instant) -> Option<RecordError> {
+        if let Some(failed) = self.recording_error.take() {
+            return Some(failed);
+        }
         let failed = self
             .recording
             .as_mut()

@@ -366,3 +366,67 @@ fn recording_takes_both_directions_caller_left() {
     assert!(left[200..15_800].iter().all(|s| (*s - 4000).abs() < 200));
     assert!(right[200..15_800].iter().all(|s| (*s + 4000).abs() < 200));
 }
+
+/// A disk that fills up after `room` bytes.
+struct Filling {
+    room: usize,
+    pos: u64,
+}
+
+impl std::io::Write for Filling {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() > self.room {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "disk full",
+            ));
+        }
+        self.room -= buf.len();
+        self.pos += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl std::io::Seek for Filling {
+    fn seek(&mut self, _: std::io::SeekFrom) -> std::io::Result<u64> {
+        Ok(self.pos)
+    }
+}
+
+#[test]
+fn a_full_disk_stops_the_recording_not_the_call() {
+    let t0 = Instant::now();
+    let mut br = bridge(Codec::Pcmu, Codec::Pcmu, Some(101), t0);
+    let sink = Filling {
+        room: 20_000,
+        pos: 0,
+    };
+    br.start_recording(
+        WavWriter::new(Box::new(sink)).unwrap(),
+        Side::A,
+        Duration::from_secs(1),
+        t0,
+    );
+    let mut failed = None;
+    for i in 0..250u16 {
+        let now = t0 + Duration::from_millis(i as u64 * 20);
+        let relayed = relay(
+            &mut br,
+            Side::A,
+            rtp(0, i, i as u32 * 160, 1, &[0x55; 160], false),
+            172,
+            PHONE_A,
+            now,
+        );
+        assert!(relayed.is_some(), "the call goes on at packet {i}");
+        if let Some(e) = br.tick_recording(now) {
+            failed = Some(e);
+        }
+    }
+    let failed = failed.expect("the recorder reported the full disk");
+    assert!(failed.to_string().contains("disk full"), "{failed}");
+    assert!(!br.is_recording());
+}
