@@ -8,6 +8,7 @@
 //! nothing the core can decide; it moves bytes and time.
 
 pub mod config;
+mod metrics;
 mod task;
 
 use std::net::{IpAddr, SocketAddr};
@@ -91,6 +92,7 @@ impl MediaEngine {
     pub fn start(config: MediaConfig) -> Result<MediaEngine, MediaError> {
         config.validate()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| MediaError::NoRuntime)?;
+        metrics::describe();
         let ports = PortAllocator::new(config.port_min, config.port_max)?;
         let seed = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -121,10 +123,14 @@ impl MediaEngine {
         offer: &[u8],
         options: LegOptions,
     ) -> Result<(LegHandle, Vec<u8>), MediaError> {
-        let remote = RemoteDescription::parse(offer)?;
+        let refused = |e: crate::sdp::SdpError| {
+            metrics::offer_refused(e.is_not_acceptable());
+            MediaError::Sdp(e)
+        };
+        let remote = RemoteDescription::parse(offer).map_err(refused)?;
         let ipv6 = remote.audio.rtp_addr.is_some_and(|a| a.is_ipv6());
         let (mut runtime, handle) = self.new_leg(&LegOptions { ipv6, ..options })?;
-        let (negotiated, answer) = runtime.control.sdp.answer(offer)?;
+        let (negotiated, answer) = runtime.control.sdp.answer(offer).map_err(refused)?;
         runtime.core.set_negotiated(negotiated, Instant::now());
         runtime.sockets_ready().await?;
         self.spawn_leg(runtime);

@@ -64,6 +64,14 @@ pub(crate) struct LegIo {
     _ports: PortPair,
 }
 
+impl Drop for LegIo {
+    /// Whatever ends the leg (its handle dropped, a bridge torn down, a panic), the gauge
+    /// follows the port pair.
+    fn drop(&mut self) {
+        super::metrics::leg_dropped();
+    }
+}
+
 pub(crate) struct LegControl {
     pub(crate) sdp: SdpNegotiation,
     pending_play: Option<(PlayId, oneshot::Sender<PlayOutcome>)>,
@@ -92,6 +100,7 @@ impl LegRuntime {
         cmd_rx: mpsc::UnboundedReceiver<LegCommand>,
         events: mpsc::Sender<LegEvent>,
     ) -> LegRuntime {
+        super::metrics::leg_started();
         LegRuntime {
             core,
             control: LegControl {
@@ -191,6 +200,9 @@ fn apply_command(
 
 fn drain_events(core: &mut Leg, control: &mut LegControl) {
     while let Some(event) = core.poll_event() {
+        if matches!(event, LegEvent::MediaTimeout { .. }) {
+            super::metrics::media_timeout();
+        }
         if let LegEvent::PlayDone { play, outcome } = &event {
             if control
                 .pending_play
@@ -250,7 +262,9 @@ pub(crate) async fn run_leg(mut rt: LegRuntime) {
             }
             command = rt.control.cmd_rx.recv() => {
                 let Some(command) = command else {
-                    return; // the handle was dropped: the leg ends
+                    // The handle was dropped: the leg ends.
+                    super::metrics::leg_finished(&rt.core.quality());
+                    return;
                 };
                 if let Some(reply) = apply_command(&mut rt.core, &mut rt.control, command, Instant::now()) {
                     drain_events(&mut rt.core, &mut rt.control);
@@ -351,6 +365,7 @@ fn apply_bridge_command(
 
 fn recording_failed(error: RecordError, rest: &mut LegRest) {
     tracing::warn!(error = %error, "recording stopped");
+    super::metrics::recording_failed();
     let _ = rest.control.events.try_send(LegEvent::RecordingFailed {
         reason: error.to_string(),
     });
@@ -451,6 +466,8 @@ pub(crate) async fn run_bridge(
         }
     }
     // The handles are gone: close the recording so its file is complete.
+    super::metrics::leg_finished(&bridge.leg(Side::A).quality());
+    super::metrics::leg_finished(&bridge.leg(Side::B).quality());
     if let Some(Err(error)) = bridge.stop_recording(Instant::now()) {
         tracing::warn!(error = %error, "closing the recording failed");
     }
