@@ -1,8 +1,9 @@
 //! The two-leg bridge, sans-IO: a packet accepted by one leg is relayed to the other with that
 //! leg's SSRC, sequence and timestamps (so each phone sees one continuous stream across
 //! prompt -> bridge -> prompt), transcoded only when the legs' codecs differ, RFC 4733 events
-//! passed through under the other leg's payload type, and both directions fed to the
-//! recorder when one runs.
+//! passed through under the other leg's payload type (or played as keypad tones when the
+//! other leg negotiated no telephone-event), and both directions fed to the recorder when one
+//! runs. Nothing is relayed to a leg Hotline holds, or while it plays a prompt.
 //!
 //! The relay rewrites the datagram in the caller's buffer: G.711 transcoding is one byte per
 //! byte, so the packet keeps its size and nothing is copied or allocated.
@@ -169,8 +170,18 @@ impl Bridge {
                 seq,
                 ts,
                 marker,
+                ended,
             } => {
                 let Some(pt) = dst.negotiated().and_then(|n| n.send_telephone_event) else {
+                    // The other leg takes no events: it gets the key as tones in its audio,
+                    // once the key press is over (its length is known then).
+                    if let Some((digit, duration)) = ended {
+                        if dst.can_send() && !dst.is_held() {
+                            let duration = duration
+                                .clamp(Duration::from_millis(40), Duration::from_millis(500));
+                            dst.send_dtmf(&[digit], duration, now);
+                        }
+                    }
                     return Relayed::Absorbed;
                 };
                 if !dst.can_send() || dst.is_held() || dst.is_sending_dtmf() {

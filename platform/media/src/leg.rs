@@ -136,6 +136,9 @@ pub enum Accepted {
         seq: u16,
         ts: u32,
         marker: bool,
+        /// The key press this packet ended, with its duration (for a bridge whose other leg
+        /// takes no telephone-events and needs the key as tones).
+        ended: Option<(Digit, Duration)>,
     },
 }
 
@@ -396,17 +399,28 @@ impl Leg {
         let payload_len = packet.payload_len();
         if is_event {
             let marker = packet.marker_bit();
-            if let Ok(Some(update)) = self.dtmf_rx.on_packet(ts, packet.payload(), now) {
-                self.on_digit_update(update, DigitSource::Rfc4733, now);
-                while let Some(more) = self.dtmf_rx.take_pending() {
-                    self.on_digit_update(more, DigitSource::Rfc4733, now);
+            let mut ended = None;
+            let mut update = self
+                .dtmf_rx
+                .on_packet(ts, packet.payload(), now)
+                .ok()
+                .flatten();
+            while let Some(u) = update {
+                if let EventUpdate::Ended {
+                    digit, duration, ..
+                } = u
+                {
+                    ended = Some((digit, Duration::from_micros(duration as u64 * 125)));
                 }
+                self.on_digit_update(u, DigitSource::Rfc4733, now);
+                update = self.dtmf_rx.take_pending();
             }
             return Ok(Accepted::TelephoneEvent {
                 ssrc,
                 seq,
                 ts,
                 marker,
+                ended,
             });
         }
         if let Some(detector) = self.inband.as_mut() {

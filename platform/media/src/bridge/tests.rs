@@ -186,16 +186,52 @@ fn telephone_events_pass_through_with_the_other_payload_type() {
 }
 
 #[test]
-fn events_are_not_relayed_to_a_leg_without_telephone_event() {
+fn a_leg_without_telephone_event_gets_the_key_as_tones() {
     let t0 = Instant::now();
     let mut br = bridge(Codec::Pcmu, Codec::Pcmu, None, t0);
     let mut ev = [0u8; 4];
-    crate::dtmf::rfc4733::write_payload(crate::dtmf::Digit::D3, true, 10, 800, &mut ev);
+    crate::dtmf::rfc4733::write_payload(crate::dtmf::Digit::D3, false, 10, 160, &mut ev);
     let mut p = rtp(101, 10, 8000, 1, &ev, true);
+    let from = PHONE_A.parse().unwrap();
     assert_eq!(
-        br.handle_rtp(Side::A, &mut p, 16, PHONE_A.parse().unwrap(), t0),
+        br.handle_rtp(Side::A, &mut p, 16, from, t0),
         Relayed::Absorbed
     );
+    assert!(
+        !br.leg(Side::B).is_playing(),
+        "not before the key press is over"
+    );
+    crate::dtmf::rfc4733::write_payload(crate::dtmf::Digit::D3, true, 10, 800, &mut ev);
+    for seq in 11..14 {
+        let mut p = rtp(101, seq, 8000, 1, &ev, false);
+        assert_eq!(
+            br.handle_rtp(Side::A, &mut p, 16, from, t0),
+            Relayed::Absorbed
+        );
+    }
+    // B plays the tones (once: the redundant end packets are not new keys).
+    let mut detector = crate::dtmf::inband::InbandDetector::new();
+    let mut found = Vec::new();
+    let mut buf = [0u8; 1500];
+    for i in 0..20 {
+        while let Some(t) = br
+            .leg_mut(Side::B)
+            .poll_transmit(t0 + Duration::from_millis(i * 20), &mut buf)
+        {
+            if t.rtcp {
+                continue;
+            }
+            let packet = RtpPacket::parse(&buf[..t.len]).unwrap();
+            let mut pcm = [0i16; 160];
+            Codec::Pcmu.decode(packet.payload(), &mut pcm);
+            detector.process(&pcm, |u| {
+                if let crate::dtmf::rfc4733::EventUpdate::Ended { digit, .. } = u {
+                    found.push(digit);
+                }
+            });
+        }
+    }
+    assert_eq!(found, vec![crate::dtmf::Digit::D3]);
 }
 
 #[test]
