@@ -520,3 +520,49 @@ async fn a_held_caller_hears_music_not_the_agent_and_resumes() {
         5
     );
 }
+
+#[tokio::test]
+async fn a_bridged_leg_that_goes_silent_reports_a_media_timeout() {
+    // The common engine's media timeout is 2 s.
+    let engine = engine(31400, 31499);
+    let mut call = common::bridged_call(&engine, "0", "0").await;
+    call.caller
+        .send_audio(call.to_a, Codec::Pcmu, &[0; 160])
+        .await;
+    let started = tokio::time::Instant::now();
+    let agent_talks = async {
+        // The agent keeps talking; only the caller's side is dead.
+        for i in 0..150 {
+            call.agent
+                .send_audio(call.to_b, Codec::Pcmu, &tone(500.0, 4000.0, i * 160, 160))
+                .await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let caller_events = async {
+        loop {
+            match tokio::time::timeout(
+                Duration::from_secs(5),
+                call.bridge.leg_mut(Side::A).next_event(),
+            )
+            .await
+            {
+                Ok(Some(LegEvent::MediaTimeout { reason, silent_ms })) => {
+                    break (reason, silent_ms)
+                }
+                Ok(Some(_)) => continue,
+                other => panic!("no media timeout on the caller's leg: {other:?}"),
+            }
+        }
+    };
+    let ((reason, silent_ms), ()) = tokio::join!(caller_events, agent_talks);
+    assert_eq!(reason, MediaTimeoutReason::RtpStopped);
+    assert!(silent_ms >= 2000);
+    assert!(started.elapsed() < Duration::from_secs(4));
+    let leg_b = call.bridge.leg_mut(Side::B);
+    assert!(
+        std::iter::from_fn(|| leg_b.try_event())
+            .all(|e| !matches!(e, LegEvent::MediaTimeout { .. })),
+        "the talking agent did not time out"
+    );
+}
