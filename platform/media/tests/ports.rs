@@ -114,3 +114,15 @@ impl ReplacePtime for [u8] {
             .into_bytes()
     }
 }
+
+/// The call engine moves handles into its per-call tasks and shares the engine.
+#[test]
+fn handles_can_move_between_tasks() {
+    fn send<T: Send>() {}
+    fn shared<T: Send + Sync + Clone>() {}
+    send::<hotline_media::LegHandle>();
+    send::<hotline_media::BridgeHandle>();
+    send::<hotline_media::RecordingTarget>();
+    shared::<hotline_media::MediaEngine>();
+    shared::<hotline_media::prompt::Prompt>();
+}
