@@ -6,7 +6,9 @@
 //! runs. Nothing is relayed to a leg Hotline holds, or while it plays a prompt.
 //!
 //! The relay rewrites the datagram in the caller's buffer: G.711 transcoding is one byte per
-//! byte, so the packet keeps its size and nothing is copied or allocated.
+//! byte, so the packet keeps its size and nothing is copied or allocated. Packets keep the
+//! framing their sender chose (no re-packetisation to the other leg's ptime, which RFC 4566
+//! makes a receive preference; phones play any G.711 frame size).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
