@@ -83,7 +83,7 @@ pub enum SdpError {
     NoAudio,
     #[error("no codec in common: offered {offered:?}, Hotline speaks PCMU and PCMA")]
     NoCommonCodec { offered: Vec<String> },
-    #[error("unsupported transport {0:?}: Hotline speaks RTP/AVP only")]
+    #[error("unsupported transport {0:?}: Hotline speaks RTP/AVP (and RTP/AVPF) only")]
     UnsupportedTransport(String),
     #[error("absurd ptime {0:?}: expected 10 to 200 ms")]
     BadPtime(String),

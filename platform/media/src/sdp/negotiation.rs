@@ -149,6 +149,7 @@ impl SdpNegotiation {
         for (index, line) in remote.lines.iter().enumerate() {
             if index == audio.index {
                 medias.push(self.audio_media(
+                    &audio.proto,
                     &[(pt, codec)],
                     audio.telephone_event,
                     direction,
@@ -183,6 +184,7 @@ impl SdpNegotiation {
             Direction::SendRecv
         };
         let media = self.audio_media(
+            "RTP/AVP",
             &codecs,
             Some(TELEPHONE_EVENT_PT),
             direction,
@@ -237,8 +239,11 @@ impl SdpNegotiation {
             })
     }
 
+    /// The answer echoes the offer's profile (RTP/AVP, or RTP/AVPF whose feedback Hotline
+    /// simply does not send); Hotline's own offers are RTP/AVP.
     fn audio_media(
         &self,
+        proto: &str,
         codecs: &[(u8, Codec)],
         telephone_event: Option<u8>,
         direction: Direction,
@@ -250,7 +255,7 @@ impl SdpNegotiation {
             media: "audio".into(),
             port: self.local.rtp_port,
             num_ports: None,
-            proto: "RTP/AVP".into(),
+            proto: proto.to_owned(),
             fmt: fmt.join(" "),
             media_title: None,
             connections: Vec::new(),

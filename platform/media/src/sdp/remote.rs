@@ -71,7 +71,7 @@ fn from_session(session: &Session) -> Result<RemoteDescription, SdpError> {
         .iter()
         .find_map(|a| Direction::from_attribute(&a.attribute));
 
-    // Prefer the first usable RTP/AVP audio line; remember the first refusal reason.
+    // Prefer the first usable plain-RTP audio line; remember the first refusal reason.
     let mut first_error = None;
     for (index, media) in session.medias.iter().enumerate() {
         if !media.media.eq_ignore_ascii_case("audio") || media.port == 0 {
@@ -100,7 +100,10 @@ fn audio_line(
     session_direction: Option<Direction>,
 ) -> Result<RemoteAudio, SdpError> {
     let media = &session.medias[index];
-    if !media.proto.eq_ignore_ascii_case("RTP/AVP") {
+    // RTP/AVPF is AVP with optional feedback (RFC 4585); an answer may keep it and send none.
+    // Secure profiles (SAVP, SAVPF, DTLS) need keys Hotline does not have.
+    if !media.proto.eq_ignore_ascii_case("RTP/AVP") && !media.proto.eq_ignore_ascii_case("RTP/AVPF")
+    {
         return Err(SdpError::UnsupportedTransport(media.proto.clone()));
     }
     let formats: Vec<String> = media

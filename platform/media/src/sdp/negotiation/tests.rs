@@ -387,3 +387,22 @@ fn answer_with_a_codec_we_did_not_offer_is_refused() {
         SdpError::NoCommonCodec { .. }
     ));
 }
+
+#[test]
+fn an_avpf_offer_is_answered_in_its_own_profile() {
+    let offer = crlf(
+        "v=0\no=- 1 1 IN IP4 10.1.1.1\ns=-\nc=IN IP4 10.1.1.1\nt=0 0\nm=audio 4000 RTP/AVPF 0 101\na=rtpmap:101 telephone-event/8000\na=rtcp-fb:* trr-int 1000\n",
+    );
+    let (neg, body) = SdpNegotiation::new(local(), 1).answer(&offer).unwrap();
+    assert_eq!(neg.codec, Codec::Pcmu);
+    assert!(
+        text(&body).contains("m=audio 20000 RTP/AVPF 0 101\r\n"),
+        "{}",
+        text(&body)
+    );
+    let savpf = crlf("v=0\no=- 1 1 IN IP4 10.1.1.1\ns=-\nc=IN IP4 10.1.1.1\nt=0 0\nm=audio 4000 UDP/TLS/RTP/SAVPF 0\n");
+    assert!(SdpNegotiation::new(local(), 1)
+        .answer(&savpf)
+        .unwrap_err()
+        .is_not_acceptable());
+}
