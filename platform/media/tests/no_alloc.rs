@@ -2,9 +2,10 @@
 //! packets (same codec, transcoded, telephone-events, recorded) and a leg pace prompt frames.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::io::{Seek, SeekFrom, Write};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use hotline_media::bridge::{Bridge, Relayed, Side};
@@ -17,12 +18,19 @@ use rtp_types::RtpPacketBuilder;
 
 struct Counting;
 
-static COUNTING: AtomicBool = AtomicBool::new(false);
+// Only the measuring thread counts: the test harness's own threads allocate when they like.
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+fn counting() -> bool {
+    COUNTING.try_with(Cell::get).unwrap_or(false)
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if counting() {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         }
         unsafe { System.alloc(layout) }
@@ -31,7 +39,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if counting() {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         }
         unsafe { System.realloc(ptr, layout, new_size) }
@@ -60,9 +68,9 @@ impl Seek for Null {
 
 fn counted<T>(f: impl FnOnce() -> T) -> (T, usize) {
     ALLOCATIONS.store(0, Ordering::SeqCst);
-    COUNTING.store(true, Ordering::SeqCst);
+    COUNTING.with(|c| c.set(true));
     let out = f();
-    COUNTING.store(false, Ordering::SeqCst);
+    COUNTING.with(|c| c.set(false));
     (out, ALLOCATIONS.load(Ordering::SeqCst))
 }
 
@@ -75,7 +83,6 @@ fn leg(remote: &str, codec: Codec, now: Instant) -> Leg {
     leg
 }
 
-// One test, so nothing else allocates on another thread while counting.
 #[test]
 fn relaying_and_pacing_allocate_nothing() {
     let t0 = Instant::now();
