@@ -15,7 +15,8 @@ use hotline_media::leg::{LegEvent, MediaTimeoutReason, PlayOutcome};
 use hotline_media::prompt::{PlayItem, Playlist, Prompt};
 use hotline_media::{LegOptions, RecordingTarget};
 
-const WAIT: Duration = Duration::from_millis(500);
+/// How long a test waits for packets it expects (on a quiet machine they take milliseconds).
+const PATIENCE: Duration = Duration::from_secs(5);
 
 #[tokio::test]
 async fn bridged_audio_flows_both_ways_with_our_ssrc_and_sequence() {
@@ -42,8 +43,8 @@ async fn bridged_audio_flows_both_ways_with_our_ssrc_and_sequence() {
             .await;
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let at_agent = agent.collect(WAIT).await;
-    let at_caller = caller.collect(WAIT).await;
+    let at_agent = agent.collect_n(20, PATIENCE).await;
+    let at_caller = caller.collect_n(20, PATIENCE).await;
     assert_eq!(at_agent.len(), 20);
     assert_eq!(at_caller.len(), 20);
     // Each phone sees one stream from Hotline's port, with Hotline's SSRC, in sequence.
@@ -95,8 +96,8 @@ async fn pcmu_caller_and_pcma_agent_are_transcoded() {
             .send_audio(to_b, Codec::Pcma, &tone(440.0, 10000.0, i * 160, 160))
             .await;
     }
-    let at_agent = agent.collect(WAIT).await;
-    let at_caller = caller.collect(WAIT).await;
+    let at_agent = agent.collect_n(10, PATIENCE).await;
+    let at_caller = caller.collect_n(10, PATIENCE).await;
     assert_eq!(at_agent.len(), 10);
     assert!(at_agent.iter().all(|r| r.pt == 8));
     assert!(at_caller.iter().all(|r| r.pt == 0));
@@ -149,13 +150,13 @@ async fn rfc_4733_digits_pass_through_and_are_reported() {
         let p = caller.packet(101, &ev, i == 0);
         caller.socket.send_to(&p, to_a).await.unwrap();
     }
-    let got = agent.collect(WAIT).await;
+    let got = agent.collect_n(5, PATIENCE).await;
     assert_eq!(got.len(), 5);
     assert!(got.iter().all(|r| r.pt == 96));
     assert!(got[0].marker);
     assert!(got.iter().all(|r| r.ts == got[0].ts));
     let digit = loop {
-        match tokio::time::timeout(WAIT, bridge.leg_mut(Side::A).next_event()).await {
+        match tokio::time::timeout(PATIENCE, bridge.leg_mut(Side::A).next_event()).await {
             Ok(Some(LegEvent::Digit(d))) => break d,
             Ok(Some(_)) => continue,
             other => panic!("no digit: {other:?}"),
@@ -186,8 +187,7 @@ async fn latching_ignores_strangers_and_follows_a_nat_port_after_probation() {
         .await
         .unwrap();
     stranger.send_audio(to, Codec::Pcmu, &[0; 160]).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let q = leg.quality().await.unwrap();
+    let q = common::quality_when(&leg, |q| q.ignored >= 3).await;
     assert_eq!((q.ignored, q.packets_in), (3, 0));
 
     // Three packets in sequence from the NAT address: latched, and Hotline now sends there.
@@ -195,7 +195,7 @@ async fn latching_ignores_strangers_and_follows_a_nat_port_after_probation() {
         behind_nat.send_audio(to, Codec::Pcmu, &[0; 160]).await;
     }
     let latched = loop {
-        match tokio::time::timeout(WAIT, leg.next_event()).await {
+        match tokio::time::timeout(PATIENCE, leg.next_event()).await {
             Ok(Some(LegEvent::RtpLatched { from })) => break from,
             Ok(Some(_)) => continue,
             other => panic!("not latched: {other:?}"),
@@ -209,7 +209,7 @@ async fn latching_ignores_strangers_and_follows_a_nat_port_after_probation() {
             false,
         ),
     );
-    let (outcome, got) = tokio::join!(outcome, behind_nat.collect(Duration::from_millis(300)));
+    let (outcome, got) = tokio::join!(outcome, behind_nat.collect_n(5, PATIENCE));
     assert_eq!(outcome.unwrap().unwrap(), PlayOutcome::Finished);
     assert_eq!(got.len(), 5, "the prompt went to the latched address");
     assert!(caller.collect(Duration::from_millis(50)).await.is_empty());
@@ -219,8 +219,7 @@ async fn latching_ignores_strangers_and_follows_a_nat_port_after_probation() {
         stranger.send_audio(to, Codec::Pcmu, &[0; 160]).await;
         behind_nat.send_audio(to, Codec::Pcmu, &[0; 160]).await;
     }
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let q = leg.quality().await.unwrap();
+    let q = common::quality_when(&leg, |q| q.packets_in + q.ignored >= 6 + 10).await;
     assert_eq!(
         q.packets_in,
         1 + 5,
@@ -277,7 +276,7 @@ async fn recording_holds_the_caller_left_and_the_agent_right() {
         .unwrap();
     call.talk(Some(100)).await;
     let summary = call.bridge.stop_recording().await.unwrap();
-    assert!((1900..2300).contains(&summary.duration_ms), "{summary:?}");
+    assert!((1900..3000).contains(&summary.duration_ms), "{summary:?}");
     let (left, right) = common::read_stereo(&path);
     // No audio lost in the middle of the call (a 20 ms packet is 160 samples).
     assert!(
@@ -322,7 +321,7 @@ async fn unbridged_legs_play_prompts_again_with_continuous_numbers() {
     let beep = Playlist::once(vec![PlayItem::Prompt(Prompt::from_pcm(vec![2000; 480]))]);
     let (played, before) = tokio::join!(
         leg_b.play(beep.clone(), false),
-        agent.collect(Duration::from_millis(200))
+        agent.collect_n(3, PATIENCE)
     );
     assert_eq!(played.unwrap(), PlayOutcome::Finished);
     let bridge = engine.bridge(leg_a, leg_b).await.unwrap();
@@ -331,12 +330,9 @@ async fn unbridged_legs_play_prompts_again_with_continuous_numbers() {
             .send_audio(to_a, Codec::Pcmu, &tone(800.0, 5000.0, i * 160, 160))
             .await;
     }
-    let during = agent.collect(Duration::from_millis(200)).await;
+    let during = agent.collect_n(5, PATIENCE).await;
     let (_leg_a, leg_b, _) = bridge.unbridge().await.unwrap();
-    let (played, after) = tokio::join!(
-        leg_b.play(beep, false),
-        agent.collect(Duration::from_millis(200))
-    );
+    let (played, after) = tokio::join!(leg_b.play(beep, false), agent.collect_n(3, PATIENCE));
     assert_eq!(played.unwrap(), PlayOutcome::Finished);
     let all: Vec<_> = before.iter().chain(&during).chain(&after).collect();
     assert_eq!((before.len(), during.len(), after.len()), (3, 5, 3));
@@ -415,8 +411,8 @@ async fn outbound_leg_offers_and_accepts_the_answer() {
     phone
         .send_audio(leg.local_addr(), Codec::Pcma, &[0; 160])
         .await;
-    tokio::time::sleep(Duration::from_millis(30)).await;
-    assert_eq!(leg.quality().await.unwrap().packets_in, 1);
+    let q = common::quality_when(&leg, |q| q.packets_in >= 1).await;
+    assert_eq!(q.packets_in, 1);
 }
 
 #[tokio::test]
@@ -448,7 +444,7 @@ async fn ipv6_phones_get_ipv6_media() {
         ),
         async {
             let mut buf = [0u8; 1500];
-            tokio::time::timeout(WAIT, socket.recv_from(&mut buf))
+            tokio::time::timeout(PATIENCE, socket.recv_from(&mut buf))
                 .await
                 .ok()
                 .and_then(Result::ok)
@@ -500,12 +496,13 @@ async fn a_held_caller_hears_music_not_the_agent_and_resumes() {
         None,
     )]);
     let leg_a = call.bridge.leg(Side::A);
-    let (_, heard) = tokio::join!(
-        tokio::time::timeout(Duration::from_millis(300), leg_a.play(music, false)),
-        call.caller.collect(Duration::from_millis(250))
-    );
-    assert!(heard.len() >= 10, "music on hold: {} packets", heard.len());
-    leg_a.stop_playing().unwrap();
+    let (played, heard) = tokio::join!(leg_a.play(music, false), async {
+        let heard = call.caller.collect_n(10, PATIENCE).await;
+        leg_a.stop_playing().unwrap();
+        heard
+    });
+    assert_eq!(played.unwrap(), PlayOutcome::Stopped);
+    assert_eq!(heard.len(), 10, "music on hold");
     // Music sent before the stop may still be in the socket.
     call.caller.collect(Duration::from_millis(100)).await;
     leg_a.hold_offer(false).await.unwrap();
@@ -515,10 +512,7 @@ async fn a_held_caller_hears_music_not_the_agent_and_resumes() {
             .send_audio(call.to_b, Codec::Pcmu, &tone(700.0, 6000.0, i * 160, 160))
             .await;
     }
-    assert_eq!(
-        call.caller.collect(Duration::from_millis(200)).await.len(),
-        5
-    );
+    assert_eq!(call.caller.collect_n(5, PATIENCE).await.len(), 5);
 }
 
 #[tokio::test]

@@ -114,6 +114,23 @@ impl Phone {
         }
     }
 
+    /// Reads until `n` RTP packets came or `patience` passed (a loaded CI machine may be slow;
+    /// the count, not the time, is what the tests check).
+    pub async fn collect_n(&self, n: usize, patience: Duration) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + patience;
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let Some(left) = deadline.checked_duration_since(tokio::time::Instant::now()) else {
+                break;
+            };
+            match self.recv(left).await {
+                Some(r) => out.push(r),
+                None => break,
+            }
+        }
+        out
+    }
+
     /// Reads for `wait`, keeping every RTP packet.
     pub async fn collect(&self, wait: Duration) -> Vec<Received> {
         let deadline = tokio::time::Instant::now() + wait;
@@ -153,13 +170,18 @@ pub fn tone_share(x: &[i16], freq: f64) -> f64 {
 
 /// Waits until the engine has no port pair out (leg tasks end asynchronously after a drop).
 pub async fn assert_ports_released(engine: &MediaEngine) {
-    for _ in 0..200 {
-        if engine.ports_in_use() == 0 {
+    assert_ports_in_use(engine, 0).await;
+}
+
+/// Waits (up to 5 s) until exactly `n` port pairs are out, and fails if that never happens.
+pub async fn assert_ports_in_use(engine: &MediaEngine, n: usize) {
+    for _ in 0..500 {
+        if engine.ports_in_use() == n {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("{} port pairs still in use", engine.ports_in_use());
+    panic!("{} port pairs in use, expected {n}", engine.ports_in_use());
 }
 
 /// A caller and an agent phone, each answered by a leg of `engine`, the two legs bridged.
@@ -242,4 +264,20 @@ pub fn longest_silence(x: &[i16]) -> usize {
         }
     }
     longest
+}
+
+/// The leg's quality once `ready` holds (or after 5 s): packets sent to it are counted by its
+/// task, which a loaded machine may run a little later.
+pub async fn quality_when(
+    leg: &hotline_media::LegHandle,
+    ready: impl Fn(&hotline_media::rtp::LegQuality) -> bool,
+) -> hotline_media::rtp::LegQuality {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let q = leg.quality().await.unwrap();
+        if ready(&q) || tokio::time::Instant::now() >= deadline {
+            return q;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
