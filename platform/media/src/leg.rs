@@ -582,6 +582,8 @@ impl Leg {
     /// Queues digits to send as RFC 4733 events, or as tones in the audio when the peer did
     /// not negotiate telephone-event (then as a play, which replaces any playing prompt).
     pub fn send_dtmf(&mut self, digits: &[Digit], duration: Duration, now: Instant) {
+        // A key press between 40 ms (Q.24's shortest) and 5 s, whatever the caller asked.
+        let duration = duration.clamp(Duration::from_millis(40), Duration::from_secs(5));
         let ptime = self.negotiated.as_ref().map_or(20, |n| n.ptime_ms);
         let has_events = self
             .negotiated
