@@ -61,6 +61,8 @@ fn call(tenant: TenantId, answered: &str, seconds: i64) -> CallRecord {
         end_cause: EndCause::Completed,
         hangup_by: Party::Caller,
         phase_at_end: Phase::Talking,
+        media: Vec::new(),
+        recording: None,
     }
 }
 

@@ -120,6 +120,8 @@ fn records(tenant: TenantId, count: usize, seed: u64) -> Vec<CallRecord> {
                 end_cause: EndCause::Completed,
                 hangup_by: Party::Caller,
                 phase_at_end: Phase::Talking,
+                media: Vec::new(),
+                recording: None,
             }
         })
         .collect()

@@ -147,6 +147,8 @@ mod tests {
             end_cause: EndCause::Completed,
             hangup_by: Party::Caller,
             phase_at_end: Phase::Talking,
+            media: Vec::new(),
+            recording: None,
         }
     }
 

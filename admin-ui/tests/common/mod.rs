@@ -927,6 +927,8 @@ pub fn answered_call(tenant: &str, answered: &str, seconds: i64) -> hotline_core
         end_cause: EndCause::Completed,
         hangup_by: Party::Caller,
         phase_at_end: Phase::Talking,
+        media: Vec::new(),
+        recording: None,
     }
 }
 

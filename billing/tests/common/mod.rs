@@ -254,5 +254,7 @@ pub fn inbound_call(
         end_cause: EndCause::Completed,
         hangup_by: Party::Caller,
         phase_at_end: Phase::Talking,
+        media: Vec::new(),
+        recording: None,
     }
 }

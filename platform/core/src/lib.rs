@@ -1,9 +1,10 @@
-//! What every Hotline crate shares: typed ids, the tenant scope, time, and the database handle
-//! with its migrations.
+//! What every Hotline crate shares: typed ids, the tenant scope, time, call events and records,
+//! the database handle with its migrations, and the store for tenants' files ([`blob`]).
 //!
 //! This crate sits at the bottom of the crate graph: it must never depend on another Hotline
 //! crate, and it holds no business rules of its own (those live in the crate that owns the data).
 
+pub mod blob;
 pub mod call;
 pub mod db;
 pub mod e164;

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::record::{
-    Direction, Disposition, EndCause, IvrOutcome, LegEnd, LegTarget, Party, QueueExit,
-    ScheduleBranch, TransferTarget,
+    Direction, Disposition, EndCause, IvrOutcome, LegEnd, LegMedia, LegTarget, Party, QueueExit,
+    RecordingRecord, ScheduleBranch, TransferTarget,
 };
 use crate::ids::{CallId, HotlineId, QueueId, TenantId, TrunkId};
 
@@ -83,6 +83,18 @@ pub enum CallEventKind {
     DispositionSet {
         disposition: Disposition,
     },
+    /// A leg's media ended; its quality as measured over the leg's life.
+    LegMediaEnded {
+        media: LegMedia,
+    },
+    /// The call's recording started (its file is `key` under the tenant's prefix).
+    RecordingStarted {
+        key: String,
+    },
+    /// The recording was closed (at the end of the call, or earlier when it failed).
+    RecordingStopped {
+        recording: RecordingRecord,
+    },
     /// The call is over. Always the last event of a call.
     Ended {
         cause: EndCause,
@@ -110,6 +122,9 @@ impl CallEventKind {
             Self::Transferred { .. } => "transferred",
             Self::VarSet { .. } => "var_set",
             Self::DispositionSet { .. } => "disposition_set",
+            Self::LegMediaEnded { .. } => "leg_media_ended",
+            Self::RecordingStarted { .. } => "recording_started",
+            Self::RecordingStopped { .. } => "recording_stopped",
             Self::Ended { .. } => "ended",
         }
     }

@@ -197,6 +197,41 @@ pub enum RejectReason {
     Overload,
     /// Nothing left to try (no contact registered, no trunk available, no-answer target empty).
     NoRoute,
+    /// The caller's SDP offer had nothing Hotline speaks (no G.711, secure profiles only); 488.
+    MediaNotAcceptable,
+}
+
+/// What one leg's media was like, for the record (0 is the caller's leg). Whole numbers so the
+/// record stays exact and comparable: jitter in microseconds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LegMedia {
+    pub leg: u16,
+    /// The codec the leg settled on (`PCMU`, `PCMA`).
+    pub codec: String,
+    pub packets_in: u64,
+    pub packets_out: u64,
+    /// Packets expected from the far end and never received.
+    pub lost: u64,
+    /// Datagrams refused (malformed, unknown payload type, not the latched source).
+    pub ignored: u64,
+    /// Interarrival jitter at the end (RFC 3550 A.8) and the most seen, in microseconds.
+    pub jitter_us: u64,
+    pub max_jitter_us: u64,
+    /// Round trip measured with RTCP, when the far end answered our reports.
+    pub rtt_ms: Option<u32>,
+}
+
+/// The call's recording: where the file is (a storage key under the tenant's prefix) and how
+/// much of it is sound.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RecordingRecord {
+    pub key: String,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    /// Time written as silence while the recording was paused (a card number being read).
+    pub paused_ms: u64,
+    /// Why it stopped before the call did, if it did (disk full, storage gone).
+    pub failed: Option<String>,
 }
 
 /// How the call as a whole ended.
@@ -250,6 +285,11 @@ pub struct CallRecord {
     pub end_cause: EndCause,
     pub hangup_by: Party,
     pub phase_at_end: Phase,
+    /// Media quality per leg whose media Hotline carried (empty for calls without media).
+    #[serde(default)]
+    pub media: Vec<LegMedia>,
+    #[serde(default)]
+    pub recording: Option<RecordingRecord>,
 }
 
 impl CallRecord {

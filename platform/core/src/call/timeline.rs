@@ -64,6 +64,8 @@ pub struct CallTimeline {
     vars: BTreeMap<String, String>,
     disposition: Option<super::record::Disposition>,
     phase: Phase,
+    media: Vec<super::record::LegMedia>,
+    recording: Option<super::record::RecordingRecord>,
     ended: Option<(DateTime<Utc>, EndCause, Party)>,
 }
 
@@ -86,6 +88,8 @@ impl CallTimeline {
             vars: BTreeMap::new(),
             disposition: None,
             phase: Phase::Routing,
+            media: Vec::new(),
+            recording: None,
             ended: None,
         }
     }
@@ -276,6 +280,22 @@ impl CallTimeline {
             CallEventKind::DispositionSet { disposition } => {
                 self.disposition = Some(disposition.clone());
             }
+            CallEventKind::LegMediaEnded { media } => {
+                self.media.retain(|known| known.leg != media.leg);
+                self.media.push(media.clone());
+            }
+            CallEventKind::RecordingStarted { key } => {
+                self.recording = Some(super::record::RecordingRecord {
+                    key: key.clone(),
+                    started_at: at,
+                    duration_ms: 0,
+                    paused_ms: 0,
+                    failed: None,
+                });
+            }
+            CallEventKind::RecordingStopped { recording } => {
+                self.recording = Some(recording.clone());
+            }
             CallEventKind::Ended { cause, hangup_by } => {
                 self.close_open_intervals(at, cause);
                 self.ended = Some((at, cause.clone(), *hangup_by));
@@ -369,6 +389,8 @@ impl CallTimeline {
             end_cause,
             hangup_by,
             phase_at_end: self.phase,
+            media: self.media.clone(),
+            recording: self.recording.clone(),
         })
     }
 }
@@ -541,6 +563,71 @@ mod tests {
             timeline.record(t(3), CallEventKind::HoldEnded),
             Err(TimelineError::AfterEnd("hold_ended"))
         );
+    }
+
+    #[test]
+    fn media_quality_and_the_recording_fold_into_the_record() {
+        use crate::call::record::{LegMedia, RecordingRecord};
+        let mut timeline = CallTimeline::new(CallId::new());
+        timeline.record(t(0), arrived()).unwrap();
+        let key = "tenants/t/recordings/2027/01/c.wav".to_string();
+        timeline
+            .record(t(1), CallEventKind::RecordingStarted { key: key.clone() })
+            .unwrap();
+        let caller = LegMedia {
+            leg: 0,
+            codec: "PCMA".into(),
+            packets_in: 500,
+            packets_out: 498,
+            lost: 2,
+            jitter_us: 1_250,
+            max_jitter_us: 4_000,
+            ..LegMedia::default()
+        };
+        let stale = LegMedia {
+            packets_in: 1,
+            ..caller.clone()
+        };
+        for media in [stale, caller.clone()] {
+            timeline
+                .record(t(9), CallEventKind::LegMediaEnded { media })
+                .unwrap();
+        }
+        let early = timeline.to_record();
+        assert!(early.is_err(), "no record before the end");
+        let stopped = RecordingRecord {
+            key: key.clone(),
+            started_at: t(1),
+            duration_ms: 8_000,
+            paused_ms: 1_500,
+            failed: None,
+        };
+        timeline
+            .record(
+                t(9),
+                CallEventKind::RecordingStopped {
+                    recording: stopped.clone(),
+                },
+            )
+            .unwrap();
+        timeline.end(t(9), EndCause::Completed, Party::Caller);
+        let record = timeline.to_record().unwrap();
+        assert_eq!(record.media, vec![caller], "the leg's last report wins");
+        assert_eq!(record.recording, Some(stopped));
+    }
+
+    #[test]
+    fn records_written_before_media_existed_still_read() {
+        let mut timeline = CallTimeline::new(CallId::new());
+        timeline.record(t(0), arrived()).unwrap();
+        timeline.end(t(1), EndCause::Abandoned, Party::Caller);
+        let mut json = serde_json::to_value(timeline.to_record().unwrap()).unwrap();
+        let object = json.as_object_mut().unwrap();
+        object.remove("media");
+        object.remove("recording");
+        let old: CallRecord = serde_json::from_value(json).unwrap();
+        assert!(old.media.is_empty());
+        assert_eq!(old.recording, None);
     }
 
     #[test]
