@@ -14,6 +14,7 @@ pub mod decide;
 pub mod directory;
 pub mod hold;
 pub mod limits;
+pub mod prompts;
 pub mod sink;
 pub mod targets;
 
@@ -22,5 +23,6 @@ pub use directory::{
     Directory, DirectoryError, HotlineAction, HotlineRoute, NoAnswerTarget, NumberRoute, OpenHours,
     TenantRoute, TenantState,
 };
+pub use prompts::{PromptLookupError, PromptSource, RecordingFiles};
 pub use sink::{CallRecordSink, SinkError};
 pub use targets::{AgentContact, AgentLocator, OutboundRoute, OutboundTrunks};
