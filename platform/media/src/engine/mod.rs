@@ -346,6 +346,12 @@ impl LegHandle {
         self.ask(LegCommand::Quality).await
     }
 
+    /// What the leg agreed with its peer (codec, payload types, direction); `None` for an
+    /// outbound leg before the answer.
+    pub async fn negotiated(&self) -> Result<Option<Negotiated>, MediaError> {
+        self.ask(LegCommand::Negotiated).await
+    }
+
     /// The next event (digit, media timeout, latching, quality, play done); `None` once the
     /// leg has ended.
     pub async fn next_event(&mut self) -> Option<LegEvent> {

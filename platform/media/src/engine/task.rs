@@ -34,6 +34,7 @@ pub(crate) enum LegCommand {
     SendDtmf(Vec<Digit>, Duration),
     SipInfoDigit(Digit, Duration),
     Quality(oneshot::Sender<LegQuality>),
+    Negotiated(oneshot::Sender<Option<Negotiated>>),
     Detach(oneshot::Sender<LegRuntime>),
 }
 
@@ -192,6 +193,9 @@ fn apply_command(
         }
         LegCommand::Quality(reply) => {
             let _ = reply.send(core.quality());
+        }
+        LegCommand::Negotiated(reply) => {
+            let _ = reply.send(core.negotiated().cloned());
         }
         LegCommand::Detach(reply) => return Some(reply),
     }
