@@ -122,6 +122,15 @@ pub struct RtpConfig {
     /// First UDP port for media; even, since RTP takes the even port and RTCP the next one.
     pub port_min: u16,
     pub port_max: u16,
+    /// Address the RTP sockets bind to (`0.0.0.0`: every IPv4 interface).
+    pub listen: IpAddr,
+    /// An IPv6 address for media (e.g. `::`); without it, IPv6 offers are refused with 488.
+    pub listen_ipv6: Option<IpAddr>,
+    /// The address written into SDP for peers to send media to; unset: `sip.advertise`, else the
+    /// bound address, else (for a wildcard) the SIP listen address.
+    pub advertise: Option<IpAddr>,
+    /// Seconds without any RTP after which a connected call is ended (`media_timeout`).
+    pub media_timeout_secs: u64,
 }
 
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -233,6 +242,10 @@ impl Default for Config {
             rtp: RtpConfig {
                 port_min: 20000,
                 port_max: 29999,
+                listen: IpAddr::from([0, 0, 0, 0]),
+                listen_ipv6: None,
+                advertise: None,
+                media_timeout_secs: 30,
             },
             auth: AuthConfig {
                 jwt_secret: None,
@@ -538,6 +551,21 @@ impl Config {
             );
         }
         self.validate_registrar(&mut problem);
+        if self.rtp.listen.is_ipv6() {
+            problem(
+                "rtp.listen",
+                "must be an IPv4 address (IPv6 media goes on rtp.listen_ipv6)".to_string(),
+            );
+        }
+        if self.rtp.listen_ipv6.is_some_and(|ip| !ip.is_ipv6()) {
+            problem("rtp.listen_ipv6", "must be an IPv6 address".to_string());
+        }
+        if !(1..=3600).contains(&self.rtp.media_timeout_secs) {
+            problem(
+                "rtp.media_timeout_secs",
+                format!("{} must be 1 to 3600 seconds", self.rtp.media_timeout_secs),
+            );
+        }
         let (min, max) = (self.rtp.port_min, self.rtp.port_max);
         if min == 0 || min % 2 != 0 {
             problem(

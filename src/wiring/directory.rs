@@ -30,7 +30,9 @@ use hotline_routing::{
     TenantRoute, TenantState,
 };
 use hotline_tenants::directory::{NumberRouteRow, RouteHotline};
-use hotline_tenants::hotlines::{ClosedAction, NoAnswer, OpenAction, DEFAULT_RING_TIMEOUT_S};
+use hotline_tenants::hotlines::{
+    ClosedAction, NoAnswer, OpenAction, RecordingPolicy, DEFAULT_RING_TIMEOUT_S,
+};
 use hotline_tenants::schedule::Schedule;
 use hotline_tenants::tenants::TenantStatus;
 use hotline_tenants::Store;
@@ -195,6 +197,11 @@ fn hotline_route(hotline: RouteHotline) -> HotlineRoute {
         }),
         open,
         closed,
+        recording: match hotline.recording_policy {
+            RecordingPolicy::Never => hotline_routing::RecordingPolicy::Never,
+            RecordingPolicy::Always => hotline_routing::RecordingPolicy::Always,
+            RecordingPolicy::OnDemand => hotline_routing::RecordingPolicy::OnDemand,
+        },
     }
 }
 
@@ -534,6 +541,7 @@ mod tests {
                 closed_action,
                 ivr_plugin: None,
                 fallback_queue_id: Some(QueueId::new()),
+                recording_policy: RecordingPolicy::Always,
                 serving_agents: serving,
             }),
         }

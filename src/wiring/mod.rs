@@ -5,6 +5,7 @@
 pub mod billing;
 pub mod calls;
 pub mod directory;
+pub mod media;
 pub mod registrar;
 pub mod sip;
 pub mod trunks;

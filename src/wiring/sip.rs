@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use hotline_routing::Engine;
+use hotline_routing::{Engine, EngineParts};
 use hotline_sip::{SipServices, SipStack};
 use hotline_tenants::Store;
 use tokio::sync::Notify;
@@ -72,13 +72,18 @@ pub async fn start(config: &Config, store: Store) -> Result<Telephony> {
         .with_context(|| format!("cannot start SIP on {} (sip.listen)", config.sip.listen))?;
     sip.run_trunk_registrations(trunks.clone());
 
-    let (engine, records) = Engine::new(
-        Arc::new(StoreDirectory::new(store.clone())),
-        Arc::new(RecordSink::new(store)),
-        sip.clone(),
-        Arc::new(RegisteredPhones(registrar)),
-        Arc::new(TrunkRoutes(trunks)),
-    );
+    let media = super::media::start(config)?;
+    let files = hotline_core::blob::DirStore::new(config.data_dir.join("files"));
+    let (engine, records) = Engine::new(EngineParts {
+        directory: Arc::new(StoreDirectory::new(store.clone())),
+        sink: Arc::new(RecordSink::new(store)),
+        sip: sip.clone(),
+        agents: Arc::new(RegisteredPhones(registrar)),
+        trunks: Arc::new(TrunkRoutes(trunks)),
+        media: Some(media),
+        prompts: Arc::new(super::media::NoPromptsYet),
+        recordings: Arc::new(super::media::RecordingDir::new(files)),
+    });
     tokio::spawn(engine.run(calls));
     tracing::info!(sip = ?sip.local_addrs(), "SIP ready");
     Ok(Telephony { sip, stop, records })

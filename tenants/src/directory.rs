@@ -15,7 +15,7 @@ use sqlx::Row;
 
 use crate::crud::{bool_column, json_column, opt_uuid_column, uuid_column};
 use crate::error::{StoreError, StoreResult};
-use crate::hotlines::{ClosedAction, NoAnswer, OpenAction, PluginRef};
+use crate::hotlines::{ClosedAction, NoAnswer, OpenAction, PluginRef, RecordingPolicy};
 use crate::numbers::normalize_e164;
 use crate::schedule::Schedule;
 use crate::tenants::{TenantLimits, TenantStatus};
@@ -43,6 +43,7 @@ pub struct RouteHotline {
     pub closed_action: ClosedAction,
     pub ivr_plugin: Option<PluginRef>,
     pub fallback_queue_id: Option<QueueId>,
+    pub recording_policy: RecordingPolicy,
     /// Of the agents the actions ring, those that serve the tenant right now: its own enabled
     /// agents and enabled firm agents still assigned to it. An agent missing here was deleted,
     /// disabled or unassigned after the hotline named it, and must not be rung.
@@ -62,7 +63,7 @@ pub struct NumberRouteRow {
 const ROUTE_SQL: &str = "SELECT n.id AS number_id, n.e164,
         t.id AS tenant_id, t.slug, t.status, t.time_zone, t.max_concurrent_calls, t.max_calls_per_second, t.plugin_cpu_ms_per_call,
         h.id AS hotline_id, h.name AS hotline_name, h.always_open, h.schedule, h.open_action, h.closed_action,
-        h.ivr_plugin, h.ivr_plugin_version, h.fallback_queue_id
+        h.ivr_plugin, h.ivr_plugin_version, h.fallback_queue_id, h.recording_policy
     FROM numbers n
     JOIN tenants t ON t.id = n.tenant_id
     LEFT JOIN hotlines h ON h.tenant_id = n.tenant_id AND h.id = n.hotline_id
@@ -99,6 +100,7 @@ fn hotline_from_row(row: &AnyRow) -> StoreResult<Option<RouteHotline>> {
                 version: u32::try_from(version).unwrap_or_default(),
             }),
         fallback_queue_id: opt_uuid_column(row, "fallback_queue_id")?.map(QueueId),
+        recording_policy: RecordingPolicy::parse(&row.try_get::<String, _>("recording_policy")?),
         serving_agents: Vec::new(),
     }))
 }

@@ -44,7 +44,7 @@ impl RecordingPolicy {
         }
     }
 
-    fn parse(s: &str) -> Self {
+    pub(crate) fn parse(s: &str) -> Self {
         match s {
             "always" => RecordingPolicy::Always,
             "on-demand" => RecordingPolicy::OnDemand,

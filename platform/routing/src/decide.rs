@@ -121,6 +121,7 @@ mod tests {
                 hours: Arc::new(NineToFive),
                 open: HotlineAction::Reject { status: 486 },
                 closed: HotlineAction::Reject { status: 480 },
+                recording: crate::directory::RecordingPolicy::Never,
             }),
         }
     }

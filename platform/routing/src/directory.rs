@@ -88,6 +88,17 @@ pub enum HotlineAction {
     Unsupported { what: &'static str, status: u16 },
 }
 
+/// Whether the hotline's connected calls are recorded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecordingPolicy {
+    #[default]
+    Never,
+    /// From the moment the caller is connected to an agent or a number.
+    Always,
+    /// Only when the agent or the IVR asks.
+    OnDemand,
+}
+
 #[derive(Clone, Debug)]
 pub struct HotlineRoute {
     pub hotline_id: HotlineId,
@@ -95,6 +106,7 @@ pub struct HotlineRoute {
     pub hours: Arc<dyn OpenHours>,
     pub open: HotlineAction,
     pub closed: HotlineAction,
+    pub recording: RecordingPolicy,
 }
 
 /// A dialed number resolved.

@@ -19,9 +19,10 @@ pub mod sink;
 pub mod targets;
 
 pub use call::Engine;
+pub use call::EngineParts;
 pub use directory::{
     Directory, DirectoryError, HotlineAction, HotlineRoute, NoAnswerTarget, NumberRoute, OpenHours,
-    TenantRoute, TenantState,
+    RecordingPolicy, TenantRoute, TenantState,
 };
 pub use prompts::{PromptLookupError, PromptSource, RecordingFiles};
 pub use sink::{CallRecordSink, SinkError};

@@ -5,16 +5,20 @@
 //! sink is checked for what the KPIs need.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use hotline_core::call::{CallRecord, EndCause, Party, Phase};
-use hotline_core::ids::{AgentId, HotlineId, TenantId, TrunkId};
+use hotline_core::ids::{AgentId, HotlineId, PromptId, TenantId, TrunkId};
+use hotline_media::prompt::Prompt;
+use hotline_media::{MediaConfig, MediaEngine};
 use hotline_routing::{
-    AgentContact, AgentLocator, CallRecordSink, Directory, DirectoryError, Engine, HotlineAction,
-    HotlineRoute, NoAnswerTarget, NumberRoute, OpenHours, OutboundRoute, OutboundTrunks, SinkError,
+    AgentContact, AgentLocator, CallRecordSink, Directory, DirectoryError, Engine, EngineParts,
+    HotlineAction, HotlineRoute, NoAnswerTarget, NumberRoute, OpenHours, OutboundRoute,
+    OutboundTrunks, PromptLookupError, PromptSource, RecordingFiles, RecordingPolicy, SinkError,
     TenantRoute, TenantState,
 };
 use hotline_sip::{Admission, InboundGate, SipConfig, SipServices, SipStack};
@@ -46,6 +50,7 @@ impl OpenHours for AlwaysOpen {
 struct OneNumber {
     tenant_id: TenantId,
     agent_id: AgentId,
+    recording: RecordingPolicy,
 }
 impl Directory for OneNumber {
     async fn lookup(&self, e164: &str) -> Result<Option<NumberRoute>, DirectoryError> {
@@ -69,6 +74,7 @@ impl Directory for OneNumber {
                     no_answer: NoAnswerTarget::Reject { status: 480 },
                 },
                 closed: HotlineAction::Reject { status: 480 },
+                recording: self.recording,
             }),
         }))
     }
@@ -93,6 +99,31 @@ impl AgentLocator for Phone {
             destination: self.0,
             tcp: false,
         }]
+    }
+}
+
+/// Recordings go into a temporary directory, one file per call.
+struct TempRecordings(PathBuf);
+impl RecordingFiles for TempRecordings {
+    fn create(
+        &self,
+        _tenant_id: TenantId,
+        call_id: hotline_core::ids::CallId,
+        _arrived_at: DateTime<Utc>,
+    ) -> Result<(String, PathBuf), String> {
+        let key = format!("{call_id}.wav");
+        Ok((key.clone(), self.0.join(key)))
+    }
+}
+
+struct NoPrompts;
+#[async_trait::async_trait]
+impl PromptSource for NoPrompts {
+    async fn by_name(&self, _: TenantId, name: &str) -> Result<Prompt, PromptLookupError> {
+        Err(PromptLookupError::NotFound(name.into()))
+    }
+    async fn by_id(&self, _: TenantId, id: PromptId) -> Result<Prompt, PromptLookupError> {
+        Err(PromptLookupError::NotFound(id.to_string()))
     }
 }
 
@@ -194,9 +225,29 @@ struct World {
     phone: Peer,
     tenant_id: TenantId,
     agent_id: AgentId,
+    media: Option<MediaEngine>,
+    recordings: tempfile::TempDir,
 }
 
+/// Signaling only: every SDP passes through.
 async fn world() -> World {
+    world_with(None, RecordingPolicy::Never).await
+}
+
+/// Media anchored by a media engine on its own port range, with that recording policy.
+async fn anchored_world(recording: RecordingPolicy, media_timeout: Duration) -> World {
+    let media = MediaEngine::start(MediaConfig {
+        bind_v4: Some("127.0.0.1".parse().unwrap()),
+        port_min: 32_000,
+        port_max: 32_999,
+        media_timeout,
+        ..MediaConfig::default()
+    })
+    .unwrap();
+    world_with(Some(media), recording).await
+}
+
+async fn world_with(media: Option<MediaEngine>, recording: RecordingPolicy) -> World {
     let config = SipConfig {
         listen: vec!["127.0.0.1:0".parse().unwrap()],
         ..SipConfig::default()
@@ -211,16 +262,21 @@ async fn world() -> World {
     let phone = Peer::new(hotline).await;
     let records = Records::default();
     let (tenant_id, agent_id) = (TenantId::new(), AgentId::new());
-    let (engine, _writer) = Engine::new(
-        Arc::new(OneNumber {
+    let recordings = tempfile::tempdir().unwrap();
+    let (engine, _writer) = Engine::new(EngineParts {
+        directory: Arc::new(OneNumber {
             tenant_id,
             agent_id,
+            recording,
         }),
-        Arc::new(records.clone()),
-        stack.clone(),
-        Arc::new(Phone(phone.addr())),
-        Arc::new(NoTrunks),
-    );
+        sink: Arc::new(records.clone()),
+        sip: stack.clone(),
+        agents: Arc::new(Phone(phone.addr())),
+        trunks: Arc::new(NoTrunks),
+        media: media.clone(),
+        prompts: Arc::new(NoPrompts),
+        recordings: Arc::new(TempRecordings(recordings.path().to_path_buf())),
+    });
     tokio::spawn(engine.run(calls));
     World {
         stack,
@@ -229,6 +285,8 @@ async fn world() -> World {
         phone,
         tenant_id,
         agent_id,
+        media,
+        recordings,
     }
 }
 
@@ -368,4 +426,243 @@ async fn unknown_number_is_refused_with_404_and_recorded() {
         record.end_cause,
         EndCause::Rejected { status: 404, .. }
     ));
+}
+
+// ---- anchored media -------------------------------------------------------------------------
+
+fn sdp_for(port: u16, formats: &str, attributes: &str) -> String {
+    format!(
+        "v=0\r\no=- 7 7 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP {formats}\r\n{attributes}"
+    )
+}
+
+fn invite_with(carrier: &Peer, call_id: &str, sdp: &str) -> String {
+    invite(carrier, call_id).replace(
+        &format!("Content-Length: {}\r\n\r\n{SDP}", SDP.len()),
+        &format!("Content-Length: {}\r\n\r\n{sdp}", sdp.len()),
+    )
+}
+
+/// The port of the SDP body's audio line.
+fn audio_port(message: &str) -> u16 {
+    message
+        .lines()
+        .find_map(|line| line.strip_prefix("m=audio "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("no audio line in {message}"))
+}
+
+/// A PCMU packet: 20 ms of one constant sample value.
+fn rtp(seq: u16, ssrc: u32, sample: u8) -> Vec<u8> {
+    let mut packet = vec![0x80, 0x00];
+    packet.extend_from_slice(&seq.to_be_bytes());
+    packet.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+    packet.extend_from_slice(&ssrc.to_be_bytes());
+    packet.extend(std::iter::repeat_n(sample, 160));
+    packet
+}
+
+/// RTP packets arriving on `socket` within `within`: (SSRC, sequence, first payload byte).
+async fn received(socket: &UdpSocket, within: Duration) -> Vec<(u32, u16, u8)> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut buf = vec![0u8; 2048];
+    let mut seen = Vec::new();
+    while let Ok(Ok(len)) = tokio::time::timeout_at(deadline, socket.recv(&mut buf)).await {
+        if len >= 13 && buf[1] & 0x7f == 0 {
+            let seq = u16::from_be_bytes([buf[2], buf[3]]);
+            let ssrc = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
+            seen.push((ssrc, seq, buf[12]));
+        }
+    }
+    seen
+}
+
+fn ack_or_bye(w: &World, method: &str, cseq: u32, call_id: &str, to: &str) -> String {
+    format!(
+        "{method} sip:hotline@{hotline} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {me};branch=z9hG4bK-{call_id}-{method}-{cseq};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:+421900111222@{me}>;tag=carrier\r\n\
+         To: {to}\r\n\
+         Call-ID: {call_id}\r\n\
+         CSeq: {cseq} {method}\r\n\
+         Content-Length: 0\r\n\r\n",
+        hotline = w.carrier.hotline,
+        me = w.carrier.addr(),
+    )
+}
+
+async fn ports_released(media: &MediaEngine) {
+    for _ in 0..100 {
+        if media.ports_in_use() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{} RTP port pairs still held", media.ports_in_use());
+}
+
+#[tokio::test]
+async fn anchored_call_relays_rtp_both_ways_records_it_and_keeps_its_quality() {
+    let w = anchored_world(RecordingPolicy::Always, Duration::from_secs(30)).await;
+    let media = w.media.clone().unwrap();
+    let carrier_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let phone_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let caller_sdp = sdp_for(
+        carrier_rtp.local_addr().unwrap().port(),
+        "0 101",
+        "a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n",
+    );
+    w.carrier
+        .send(&invite_with(&w.carrier, "media-1", &caller_sdp))
+        .await;
+
+    // The phone gets Hotline's own offer, not the caller's.
+    let offer = w.phone.expect("INVITE").await;
+    let hotline_to_phone = audio_port(&offer);
+    assert_ne!(hotline_to_phone, carrier_rtp.local_addr().unwrap().port());
+    assert!(!offer.contains("o=- 7 7"), "not the caller's SDP: {offer}");
+    let phone_sdp = sdp_for(
+        phone_rtp.local_addr().unwrap().port(),
+        "0",
+        "a=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n",
+    );
+    w.phone
+        .send(&response(&offer, "200 OK", "phone", &phone_sdp, private()))
+        .await;
+    let ok = w.carrier.expect("200 OK").await;
+    let hotline_to_carrier = audio_port(&ok);
+    assert_ne!(hotline_to_carrier, phone_rtp.local_addr().unwrap().port());
+    let to = header(&ok, "To").to_string();
+    w.carrier
+        .send(&ack_or_bye(&w, "ACK", 1, "media-1", &to))
+        .await;
+    w.phone.expect("ACK").await;
+
+    // Audio both ways through Hotline: the caller sends 0x11, the phone 0x22.
+    let (caller_ssrc, phone_ssrc) = (0x0CA1_1E00, 0x0A6E_0700);
+    let to_hotline = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+    for seq in 0..25u16 {
+        carrier_rtp
+            .send_to(&rtp(seq, caller_ssrc, 0x11), to_hotline(hotline_to_carrier))
+            .await
+            .unwrap();
+        phone_rtp
+            .send_to(&rtp(seq, phone_ssrc, 0x22), to_hotline(hotline_to_phone))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let at_phone = received(&phone_rtp, Duration::from_millis(500)).await;
+    let at_carrier = received(&carrier_rtp, Duration::from_millis(500)).await;
+    for (label, seen, foreign, byte) in [
+        ("phone", &at_phone, caller_ssrc, 0x11),
+        ("carrier", &at_carrier, phone_ssrc, 0x22),
+    ] {
+        let relayed: Vec<_> = seen.iter().filter(|(_, _, b)| *b == byte).collect();
+        assert!(
+            relayed.len() >= 20,
+            "{label} heard {} of 25 packets: {seen:?}",
+            relayed.len()
+        );
+        assert!(
+            relayed.iter().all(|(ssrc, _, _)| *ssrc != foreign),
+            "{label}: Hotline's own SSRC, not the far end's"
+        );
+        assert!(
+            relayed.windows(2).all(|w| w[1].1 == w[0].1.wrapping_add(1)),
+            "{label}: consecutive sequence numbers"
+        );
+    }
+
+    w.carrier
+        .send(&ack_or_bye(&w, "BYE", 2, "media-1", &to))
+        .await;
+    w.carrier.expect("200 OK").await;
+    let bye = w.phone.expect("BYE").await;
+    w.phone
+        .send(&response(&bye, "200 OK", "phone", "", private()))
+        .await;
+
+    let record = wait_for_record(&w.records).await;
+    assert_eq!(record.end_cause, EndCause::Completed);
+    assert_eq!(record.media.len(), 2, "{:?}", record.media);
+    for leg in &record.media {
+        assert_eq!(leg.codec, "PCMU");
+        assert!(leg.packets_in >= 20, "{leg:?}");
+        assert!(leg.packets_out >= 20, "{leg:?}");
+    }
+    assert_eq!(
+        record.media.iter().map(|m| m.leg).collect::<Vec<_>>(),
+        vec![0, 1]
+    );
+    let recording = record.recording.expect("recorded");
+    assert_eq!(recording.failed, None);
+    assert!(recording.duration_ms >= 300, "{recording:?}");
+    let wav = hound::WavReader::open(w.recordings.path().join(&recording.key)).unwrap();
+    assert_eq!(wav.spec().channels, 2, "caller left, agent right");
+    assert_eq!(wav.spec().sample_rate, 8_000);
+    ports_released(&media).await;
+}
+
+#[tokio::test]
+async fn an_offer_with_nothing_in_common_is_refused_with_488() {
+    let w = anchored_world(RecordingPolicy::Never, Duration::from_secs(30)).await;
+    let g729 = sdp_for(40_000, "18", "a=rtpmap:18 G729/8000\r\n");
+    w.carrier
+        .send(&invite_with(&w.carrier, "media-488", &g729))
+        .await;
+    w.carrier.expect("488").await;
+    let record = wait_for_record(&w.records).await;
+    assert_eq!(
+        record.end_cause,
+        EndCause::Rejected {
+            reason: hotline_core::call::RejectReason::MediaNotAcceptable,
+            status: 488
+        }
+    );
+    ports_released(w.media.as_ref().unwrap()).await;
+}
+
+#[tokio::test]
+async fn a_silent_anchored_call_ends_with_a_media_timeout() {
+    let w = anchored_world(RecordingPolicy::Never, Duration::from_secs(1)).await;
+    let carrier_rtp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let sdp = sdp_for(
+        carrier_rtp.local_addr().unwrap().port(),
+        "8",
+        "a=rtpmap:8 PCMA/8000\r\n",
+    );
+    w.carrier
+        .send(&invite_with(&w.carrier, "media-silent", &sdp))
+        .await;
+    let offer = w.phone.expect("INVITE").await;
+    let phone_sdp = sdp_for(41_000, "8", "a=rtpmap:8 PCMA/8000\r\n");
+    w.phone
+        .send(&response(&offer, "200 OK", "phone", &phone_sdp, private()))
+        .await;
+    let ok = w.carrier.expect("200 OK").await;
+    let to = header(&ok, "To").to_string();
+    w.carrier
+        .send(&ack_or_bye(&w, "ACK", 1, "media-silent", &to))
+        .await;
+    // Nobody sends a packet: Hotline hangs up both sides.
+    let bye = w.phone.expect("BYE").await;
+    w.phone
+        .send(&response(&bye, "200 OK", "phone", "", private()))
+        .await;
+    let bye = w.carrier.expect("BYE").await;
+    w.carrier
+        .send(&response(&bye, "200 OK", "carrier", "", w.carrier.addr()))
+        .await;
+    let record = wait_for_record(&w.records).await;
+    assert_eq!(record.end_cause, EndCause::MediaTimeout);
+    assert_eq!(record.hangup_by, Party::System);
+    assert!(record
+        .media
+        .iter()
+        .all(|leg| leg.codec == "PCMA" && leg.packets_in == 0));
+    ports_released(w.media.as_ref().unwrap()).await;
 }

@@ -17,7 +17,7 @@ pub use agent_state::{AgentState, AgentStateChange};
 pub use event::{CallEvent, CallEventKind};
 pub use record::{
     CallRecord, Direction, Disposition, EndCause, HoldInterval, IvrOutcome, IvrSegment, LegEnd,
-    LegRecord, LegTarget, Party, Phase, QueueExit, QueueVisit, RejectReason, ScheduleBranch,
-    TransferRecord, TransferTarget,
+    LegMedia, LegRecord, LegTarget, Party, Phase, QueueExit, QueueVisit, RecordingRecord,
+    RejectReason, ScheduleBranch, TransferRecord, TransferTarget,
 };
 pub use timeline::{CallTimeline, TimelineError};

@@ -389,6 +389,11 @@ impl BridgeHandle {
         }
     }
 
+    /// Both legs at once (A, B), to wait on either's events.
+    pub fn legs_mut(&mut self) -> (&mut LegHandle, &mut LegHandle) {
+        (&mut self.a, &mut self.b)
+    }
+
     pub fn leg_mut(&mut self, side: Side) -> &mut LegHandle {
         match side {
             Side::A => &mut self.a,

@@ -1,7 +1,8 @@
 //! The call engine's task per call: decide (number, tenant, limits, schedule), then carry out
-//! the hotline's action — refuse, or forward (ring, then bridge the signaling) — emitting the
-//! call's events as it goes and ending with its record.
+//! the hotline's action — refuse, or forward (ring, then bridge the signaling and, anchored,
+//! the media) — emitting the call's events as it goes and ending with its record.
 
+mod anchor;
 mod bridge;
 mod context;
 mod legs;
@@ -13,6 +14,7 @@ use std::time::Instant;
 
 use hotline_core::call::{CallEventKind, Direction, EndCause, Party, RejectReason, ScheduleBranch};
 use hotline_core::ids::CallId;
+use hotline_media::{LegOptions, MediaEngine};
 use hotline_sip::{IncomingCall, SipStack};
 use tokio::sync::mpsc;
 use tracing::{info, warn, Instrument};
@@ -20,11 +22,26 @@ use tracing::{info, warn, Instrument};
 use crate::decide::{self, Refusal};
 use crate::directory::{Directory, HotlineAction};
 use crate::limits::TenantLimiter;
+use crate::prompts::{PromptSource, RecordingFiles};
 use crate::sink::CallRecordSink;
 use crate::targets::{AgentLocator, OutboundTrunks};
+use anchor::CallerMedia;
 use context::CallContext;
 use ring::{Forward, Target};
 use spool::RecordSpool;
+
+/// What the engine is built from: the traits it asks through and the stacks it drives.
+pub struct EngineParts<D: Directory, S: CallRecordSink> {
+    pub directory: Arc<D>,
+    pub sink: Arc<S>,
+    pub sip: SipStack,
+    pub agents: Arc<dyn AgentLocator>,
+    pub trunks: Arc<dyn OutboundTrunks>,
+    /// `None`: signaling only, every SDP passes through untouched and no RTP is anchored.
+    pub media: Option<MediaEngine>,
+    pub prompts: Arc<dyn PromptSource>,
+    pub recordings: Arc<dyn RecordingFiles>,
+}
 
 /// Everything a call task needs, shared by all calls.
 pub struct Engine<D: Directory, S: CallRecordSink> {
@@ -34,26 +51,27 @@ pub struct Engine<D: Directory, S: CallRecordSink> {
     sip: SipStack,
     agents: Arc<dyn AgentLocator>,
     trunks: Arc<dyn OutboundTrunks>,
+    media: Option<MediaEngine>,
+    #[allow(dead_code)] // the IVR and hotline messages play prompts (next step)
+    prompts: Arc<dyn PromptSource>,
+    recordings: Arc<dyn RecordingFiles>,
     limiter: TenantLimiter,
 }
 
 impl<D: Directory, S: CallRecordSink> Engine<D, S> {
     /// The engine, and the task that writes its call records (await it at shutdown).
-    pub fn new(
-        directory: Arc<D>,
-        sink: Arc<S>,
-        sip: SipStack,
-        agents: Arc<dyn AgentLocator>,
-        trunks: Arc<dyn OutboundTrunks>,
-    ) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
-        let (spool, writer) = RecordSpool::start(sink.clone());
+    pub fn new(parts: EngineParts<D, S>) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
+        let (spool, writer) = RecordSpool::start(parts.sink.clone());
         let engine = Arc::new(Self {
-            directory,
-            sink,
+            directory: parts.directory,
+            sink: parts.sink,
             spool,
-            sip,
-            agents,
-            trunks,
+            sip: parts.sip,
+            agents: parts.agents,
+            trunks: parts.trunks,
+            media: parts.media,
+            prompts: parts.prompts,
+            recordings: parts.recordings,
             limiter: TenantLimiter::default(),
         });
         (engine, writer)
@@ -155,6 +173,31 @@ impl<D: Directory, S: CallRecordSink> Engine<D, S> {
                 no_answer,
             },
         };
+        let caller_media = match (&self.media, info.sdp.as_deref()) {
+            (Some(media), Some(offer)) => {
+                match media.inbound_leg(offer, LegOptions::default()).await {
+                    Ok((leg, answer)) => Some(CallerMedia { leg, answer }),
+                    Err(error) if error.is_not_acceptable() => {
+                        info!(%error, "the caller's offer has nothing Hotline speaks");
+                        let refusal = Refusal::new(488, RejectReason::MediaNotAcceptable);
+                        return refuse(ctx, call, refusal).await;
+                    }
+                    Err(error) => {
+                        // Out of ports, or the sockets would not bind: no room for one more call.
+                        warn!(%error, "no media for the call");
+                        metrics::counter!("hotline_calls_without_media_total").increment(1);
+                        let refusal = Refusal {
+                            status: 503,
+                            retry_after: Some(5),
+                            reason: RejectReason::Overload,
+                        };
+                        return refuse(ctx, call, refusal).await;
+                    }
+                }
+            }
+            // Signaling only, or an INVITE without an offer: the SDP passes through.
+            _ => None,
+        };
         let inbound = match call.accept() {
             Ok(leg) => leg,
             Err(error) => {
@@ -168,8 +211,11 @@ impl<D: Directory, S: CallRecordSink> Engine<D, S> {
             dialed: resolved.e164,
             offer: info.sdp,
             max_forwards: info.max_forwards.saturating_sub(1),
+            tenant_id: resolved.tenant.tenant_id,
+            recording: resolved.hotline.recording,
         };
-        ring::forward(&self, ctx, inbound, setup, forward).await;
+        let caller = ring::Caller::new(inbound, caller_media);
+        ring::forward(&self, ctx, caller, setup, forward).await;
     }
 }
 

@@ -1,23 +1,29 @@
 //! Forwarding: ring the target (every registered phone of an agent at once, or an external
-//! number through a trunk), relay ringing and early media to the caller, let the first answer
-//! win and cancel the rest; on no answer within the ring timeout try the hotline's no-answer
-//! target once, then give up with the status that target names.
+//! number through a trunk), relay ringing (and, signaling only, early media) to the caller, let
+//! the first answer win and cancel the rest; on no answer within the ring timeout try the
+//! hotline's no-answer target once, then give up with the status that target names.
+//!
+//! Anchored, every dialed leg carries Hotline's own offer from its own media leg; the winner's
+//! answer goes to that media leg and the caller gets Hotline's answer to the caller's offer.
+//! Early media from ringing phones is not relayed then (the caller hears its own ringback).
 
 use std::time::Duration;
 
 use hotline_core::call::{
     CallEventKind, EndCause, LegEnd as RecordLegEnd, LegTarget, Party, RejectReason,
 };
-use hotline_core::ids::{AgentId, TrunkId};
+use hotline_core::ids::{AgentId, TenantId, TrunkId};
+use hotline_media::LegOptions;
 use hotline_sip::{DialRequest, InboundLeg, LegEnd, LegEvent, Sdp};
 use tokio::sync::mpsc;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
+use super::anchor::{Anchored, CallerMedia};
 use super::bridge;
 use super::context::CallContext;
 use super::legs::{self, LegHandle};
 use super::Engine;
-use crate::directory::{Directory, NoAnswerTarget};
+use crate::directory::{Directory, NoAnswerTarget, RecordingPolicy};
 use crate::sink::CallRecordSink;
 
 /// What the caller brought: passed to every leg we dial.
@@ -26,8 +32,46 @@ pub(crate) struct CallSetup {
     pub(crate) caller_name: Option<String>,
     /// The tenant number the caller dialed, E.164.
     pub(crate) dialed: String,
+    /// The caller's offer, passed through when the call is not anchored.
     pub(crate) offer: Option<Sdp>,
     pub(crate) max_forwards: u32,
+    pub(crate) tenant_id: TenantId,
+    pub(crate) recording: RecordingPolicy,
+}
+
+/// The caller's side of the call: the SIP leg and, anchored, its media.
+pub(crate) struct Caller {
+    pub(crate) inbound: InboundLeg,
+    pub(crate) media: Option<CallerMedia>,
+    answered: bool,
+}
+
+impl Caller {
+    pub(crate) fn new(inbound: InboundLeg, media: Option<CallerMedia>) -> Self {
+        Self {
+            inbound,
+            media,
+            answered: false,
+        }
+    }
+
+    /// Answer the caller (once): with Hotline's answer when anchored, else the far end's SDP.
+    fn answer(&mut self, passed_through: Option<Sdp>) -> Result<(), hotline_sip::SipError> {
+        if self.answered {
+            return Ok(());
+        }
+        let sdp = match &self.media {
+            Some(media) => Some(media.answer.clone()),
+            None => passed_through,
+        };
+        self.inbound.answer(sdp)?;
+        self.answered = true;
+        Ok(())
+    }
+
+    fn anchored(&self) -> bool {
+        self.media.is_some()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -50,6 +94,8 @@ enum Rang {
     /// A leg answered; the caller has been answered too.
     Answered {
         winner: LegHandle,
+        /// The winner's media leg, with its answer applied (anchored calls).
+        winner_media: Option<hotline_media::LegHandle>,
         events: mpsc::Receiver<(u16, LegEvent)>,
         party: Party,
     },
@@ -65,15 +111,23 @@ enum Rang {
 /// State of one ringing attempt.
 struct Ringing {
     legs: Vec<LegHandle>,
+    /// Each dialed leg's media leg, by leg number (anchored calls).
+    media: Vec<(u16, hotline_media::LegHandle)>,
     events: mpsc::Receiver<(u16, LegEvent)>,
     alive: usize,
     last_status: u16,
 }
 
+/// What dialing one target produced.
+struct Dialed {
+    legs: Vec<LegHandle>,
+    media: Vec<(u16, hotline_media::LegHandle)>,
+}
+
 pub(crate) async fn forward<D: Directory, S: CallRecordSink>(
     engine: &Engine<D, S>,
     mut ctx: CallContext<S>,
-    mut inbound: InboundLeg,
+    mut caller: Caller,
     setup: CallSetup,
     forward: Forward,
 ) {
@@ -85,7 +139,7 @@ pub(crate) async fn forward<D: Directory, S: CallRecordSink>(
         match ring(
             engine,
             &mut ctx,
-            &mut inbound,
+            &mut caller,
             &setup,
             target,
             ring_timeout,
@@ -95,10 +149,44 @@ pub(crate) async fn forward<D: Directory, S: CallRecordSink>(
         {
             Rang::Answered {
                 winner,
+                winner_media,
                 events,
                 party,
             } => {
-                let ended = bridge::run(&mut ctx, &mut inbound, winner, events, party).await;
+                let anchored = match (engine.media.as_ref(), caller.media.take(), winner_media) {
+                    (Some(media), Some(caller_media), Some(answerer)) => {
+                        match Anchored::connect(
+                            &mut ctx,
+                            media,
+                            caller_media.leg,
+                            answerer,
+                            winner.no,
+                            setup.tenant_id,
+                            setup.recording,
+                            engine.recordings.as_ref(),
+                        )
+                        .await
+                        {
+                            Ok(anchored) => Some(anchored),
+                            Err(error) => {
+                                warn!(%error, "could not bridge the call's media");
+                                winner.hangup();
+                                caller.inbound.hangup().await;
+                                return ctx.finish(EndCause::Failed { status: 500 }, Party::System);
+                            }
+                        }
+                    }
+                    _ => None,
+                };
+                let ended = bridge::run(
+                    &mut ctx,
+                    &mut caller.inbound,
+                    winner,
+                    events,
+                    party,
+                    anchored,
+                )
+                .await;
                 return ended.finish(ctx);
             }
             Rang::CallerGone => return ctx.finish(EndCause::Abandoned, Party::Caller),
@@ -117,7 +205,7 @@ pub(crate) async fn forward<D: Directory, S: CallRecordSink>(
             None => {}
         }
     }
-    inbound.reject(outcome_status);
+    caller.inbound.reject(outcome_status);
     if next_leg == 1 {
         // Nothing could even ring (no phone registered, no trunk with room): the call was
         // refused for want of a route; "no answer" would count it as rung out (KPIS.md 3).
@@ -138,17 +226,27 @@ pub(crate) async fn forward<D: Directory, S: CallRecordSink>(
     ctx.finish(EndCause::NoAnswer, Party::System);
 }
 
-/// Dial every leg of `target`; `None` when nothing could be dialed.
-fn dial<D: Directory, S: CallRecordSink>(
+/// Dial every leg of `target` (each with its own media leg when the call is anchored); the
+/// status to pass on when nothing could be dialed.
+async fn dial<D: Directory, S: CallRecordSink>(
     engine: &Engine<D, S>,
     ctx: &mut CallContext<S>,
     setup: &CallSetup,
+    anchored: bool,
     target: &Target,
     next_leg: &mut u16,
     events: &mpsc::Sender<(u16, LegEvent)>,
-) -> Result<Vec<LegHandle>, u16> {
+) -> Result<Dialed, u16> {
     let marker = ctx.call_id().to_string();
-    let mut handles = Vec::new();
+    let mut dialed = Dialed {
+        legs: Vec::new(),
+        media: Vec::new(),
+    };
+    // Anchored, each leg gets an offer of its own media leg; otherwise the caller's offer.
+    let offer = |media: &Option<(hotline_media::LegHandle, Vec<u8>)>| match media {
+        Some((_, offer)) => Some(offer.clone()),
+        None => setup.offer.clone(),
+    };
     match target {
         Target::Agent(agent_id) => {
             let contacts = engine.agents.contacts(*agent_id);
@@ -157,13 +255,17 @@ fn dial<D: Directory, S: CallRecordSink>(
                 return Err(480);
             }
             for contact in contacts {
+                let media = match leg_media(engine, anchored).await {
+                    Ok(media) => media,
+                    Err(status) => return finish_dial(dialed, status),
+                };
                 let request = DialRequest {
                     request_uri: contact.uri.clone(),
                     destination: Some(contact.destination),
                     tcp: contact.tcp,
                     from_user: setup.caller.clone(),
                     from_display: setup.caller_name.clone(),
-                    sdp: setup.offer.clone(),
+                    sdp: offer(&media),
                     max_forwards: setup.max_forwards,
                     call_marker: marker.clone(),
                     auth: None,
@@ -179,7 +281,10 @@ fn dial<D: Directory, S: CallRecordSink>(
                                 agent_id: *agent_id,
                             },
                         });
-                        handles.push(legs::spawn(no, leg, events.clone(), None));
+                        dialed.legs.push(legs::spawn(no, leg, events.clone(), None));
+                        if let Some((media, _)) = media {
+                            dialed.media.push((no, media));
+                        }
                     }
                     Err(error) => debug!(%error, uri = contact.uri, "could not dial a contact"),
                 }
@@ -193,13 +298,14 @@ fn dial<D: Directory, S: CallRecordSink>(
                 debug!(number, "no outbound trunk has room");
                 return Err(503);
             };
+            let media = leg_media(engine, anchored).await?;
             let request = DialRequest {
                 request_uri: route.request_uri.clone(),
                 destination: route.destination,
                 tcp: route.tcp,
                 from_user: route.caller_id.clone(),
                 from_display: setup.caller_name.clone(),
-                sdp: setup.offer.clone(),
+                sdp: offer(&media),
                 max_forwards: setup.max_forwards,
                 call_marker: marker,
                 auth: route.auth.clone(),
@@ -216,23 +322,50 @@ fn dial<D: Directory, S: CallRecordSink>(
                             trunk_id: route.trunk_id,
                         },
                     });
-                    handles.push(legs::spawn(no, leg, events.clone(), Some(route.permit)));
+                    dialed
+                        .legs
+                        .push(legs::spawn(no, leg, events.clone(), Some(route.permit)));
+                    if let Some((media, _)) = media {
+                        dialed.media.push((no, media));
+                    }
                 }
                 Err(error) => debug!(%error, "could not dial through the trunk"),
             }
         }
     }
-    if handles.is_empty() {
-        return Err(503);
+    finish_dial(dialed, 503)
+}
+
+/// What was dialed, or `status` when nothing was.
+fn finish_dial(dialed: Dialed, status: u16) -> Result<Dialed, u16> {
+    if dialed.legs.is_empty() {
+        return Err(status);
     }
-    Ok(handles)
+    Ok(dialed)
+}
+
+/// A media leg (and its offer) for one dialed leg of an anchored call; out of ports is a 503.
+async fn leg_media<D: Directory, S: CallRecordSink>(
+    engine: &Engine<D, S>,
+    anchored: bool,
+) -> Result<Option<(hotline_media::LegHandle, Vec<u8>)>, u16> {
+    let Some(media) = engine.media.as_ref().filter(|_| anchored) else {
+        return Ok(None);
+    };
+    match media.outbound_leg(LegOptions::default()).await {
+        Ok(leg) => Ok(Some(leg)),
+        Err(error) => {
+            warn!(%error, "no media for a forwarded leg");
+            Err(503)
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn ring<D: Directory, S: CallRecordSink>(
     engine: &Engine<D, S>,
     ctx: &mut CallContext<S>,
-    inbound: &mut InboundLeg,
+    caller: &mut Caller,
     setup: &CallSetup,
     target: Target,
     ring_timeout: Duration,
@@ -243,17 +376,20 @@ async fn ring<D: Directory, S: CallRecordSink>(
         Target::External { .. } => Party::Callee,
     };
     let (events_tx, events) = mpsc::channel(32);
-    let legs = match dial(engine, ctx, setup, &target, next_leg, &events_tx) {
-        Ok(legs) => legs,
+    let anchored = caller.anchored();
+    let dialed = match dial(engine, ctx, setup, anchored, &target, next_leg, &events_tx).await {
+        Ok(dialed) => dialed,
         Err(status) => return Rang::Failed { status },
     };
     drop(events_tx);
     let mut ringing = Ringing {
-        alive: legs.len(),
-        legs,
+        alive: dialed.legs.len(),
+        legs: dialed.legs,
+        media: dialed.media,
         events,
         last_status: 480,
     };
+    let inbound = &mut caller.inbound;
     let deadline = tokio::time::sleep(ring_timeout);
     tokio::pin!(deadline);
     let mut told_caller = false;
@@ -274,6 +410,8 @@ async fn ring<D: Directory, S: CallRecordSink>(
                 match event {
                     LegEvent::Ringing { sdp, .. } => {
                         ctx.emit(CallEventKind::LegRinging { leg: no, early_media: sdp.is_some() });
+                        // Anchored, the phone's early media has nowhere to go yet.
+                        let sdp = sdp.filter(|_| !anchored);
                         if !told_caller || sdp.is_some() {
                             let _ = inbound.ringing(sdp);
                             told_caller = true;
@@ -282,18 +420,34 @@ async fn ring<D: Directory, S: CallRecordSink>(
                     LegEvent::Answered { sdp } => {
                         ctx.emit(CallEventKind::LegAnswered { leg: no });
                         cancel_all(ctx, &mut ringing, Some(no));
-                        if inbound.answer(sdp).is_err() {
+                        let Some(index) = ringing.legs.iter().position(|leg| leg.no == no) else {
+                            return Rang::Failed { status: 500 };
+                        };
+                        let winner = ringing.legs.swap_remove(index);
+                        let winner_media = match take_media(&mut ringing.media, no) {
+                            Some(media) => match answered_media(media, sdp.as_deref()).await {
+                                Ok(media) => Some(media),
+                                Err(status) => {
+                                    winner.hangup();
+                                    ctx.emit(CallEventKind::LegEnded {
+                                        leg: no,
+                                        end: RecordLegEnd::Failed { status },
+                                    });
+                                    return Rang::Failed { status };
+                                }
+                            },
+                            None => None,
+                        };
+                        if caller.answer(sdp).is_err() {
+                            winner.hangup();
                             return Rang::Failed { status: 500 };
                         }
                         ctx.emit(CallEventKind::Answered);
-                        let index = ringing.legs.iter().position(|leg| leg.no == no);
-                        return match index {
-                            Some(index) => Rang::Answered {
-                                winner: ringing.legs.swap_remove(index),
-                                events: ringing.events,
-                                party,
-                            },
-                            None => Rang::Failed { status: 500 },
+                        return Rang::Answered {
+                            winner,
+                            winner_media,
+                            events: ringing.events,
+                            party,
                         };
                     }
                     LegEvent::Ended(end) => {
@@ -316,6 +470,33 @@ async fn ring<D: Directory, S: CallRecordSink>(
                 }
                 return Rang::NoAnswer;
             }
+        }
+    }
+}
+
+fn take_media(
+    media: &mut Vec<(u16, hotline_media::LegHandle)>,
+    no: u16,
+) -> Option<hotline_media::LegHandle> {
+    let index = media.iter().position(|(leg, _)| *leg == no)?;
+    Some(media.swap_remove(index).1)
+}
+
+/// Give the winner's answer to its media leg. An answer without SDP to our offer, or one with
+/// nothing in common, fails the leg (488: the phone accepted a call it cannot carry).
+async fn answered_media(
+    media: hotline_media::LegHandle,
+    answer: Option<&[u8]>,
+) -> Result<hotline_media::LegHandle, u16> {
+    let Some(answer) = answer else {
+        warn!("the answer to Hotline's offer carried no SDP");
+        return Err(488);
+    };
+    match media.apply_answer(answer).await {
+        Ok(_) => Ok(media),
+        Err(error) => {
+            warn!(%error, "the answer to Hotline's offer was refused");
+            Err(if error.is_not_acceptable() { 488 } else { 500 })
         }
     }
 }
