@@ -4,7 +4,8 @@
 # Run it from anywhere as `scripts/test.sh`; CI runs exactly this (.ci/run). On a fresh Debian
 # machine, as root, it installs and starts what it needs: PostgreSQL on 127.0.0.1:5432 (the
 # store and end-to-end tests create and drop their own `hotline_test_*` databases on it), and
-# SIPp (Debian's sip-tester), which plays carriers and phones in tests/sipp.rs.
+# SIPp (Debian's sip-tester), which plays carriers and phones in tests/sipp.rs and tests/media.rs,
+# and a real softphone (pjsua2 from PyPI, in target/softphone-venv) for tests/media.rs.
 # Point HOTLINE_TEST_POSTGRES_URL at another server to use that one instead; PostgreSQL is then
 # neither installed nor started. Stops at the first failing step.
 set -euo pipefail
@@ -119,8 +120,36 @@ ensure_sipp() {
     sipp -v 2>/dev/null | grep -m 1 SIPp || true
 }
 
+# The media end-to-end tests (tests/media.rs) drive a real softphone: PJSIP's pjsua2 from PyPI,
+# in a virtualenv under target/ (built once, reused while the wheel's version stays the same).
+SOFTPHONE_VENV=target/softphone-venv
+PJSUA2_WHEEL="pjsua2-python==2.15.1.post1"
+ensure_softphone() {
+    if "$SOFTPHONE_VENV/bin/python" -c 'import pjsua2' 2>/dev/null \
+        && [ "$(cat "$SOFTPHONE_VENV/.wheel" 2>/dev/null)" = "$PJSUA2_WHEEL" ]; then
+        echo "softphone ready ($PJSUA2_WHEEL)"
+        return
+    fi
+    if ! python3 -m venv --help >/dev/null 2>&1; then
+        as_root apt-get update
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv
+    fi
+    rm -rf "$SOFTPHONE_VENV"
+    python3 -m venv "$SOFTPHONE_VENV"
+    if ! "$SOFTPHONE_VENV/bin/pip" install --quiet "$PJSUA2_WHEEL"; then
+        echo "FAILED to install $PJSUA2_WHEEL from PyPI: the media tests need it" >&2
+        return 1
+    fi
+    "$SOFTPHONE_VENV/bin/python" -c 'import pjsua2'
+    echo "$PJSUA2_WHEEL" >"$SOFTPHONE_VENV/.wheel"
+    echo "softphone installed ($PJSUA2_WHEEL)"
+}
+
 banner "SIPp"
 ensure_sipp
+
+banner "Softphone (pjsua2)"
+ensure_softphone
 
 banner "PostgreSQL"
 if [ "$MANAGE_LOCAL_POSTGRES" = yes ]; then

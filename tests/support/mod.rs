@@ -11,7 +11,10 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod audio;
+pub mod hotline;
 pub mod sipp;
+pub mod softphone;
 
 use std::fs::File;
 use std::net::{TcpListener, UdpSocket};
@@ -203,6 +206,30 @@ pub fn free_udp_tcp_port(ip: &str) -> u16 {
         }
     }
     panic!("no port free for both UDP and TCP on {ip}");
+}
+
+/// An even UDP port whose odd neighbour is free too, for a peer's RTP and RTCP, never handed
+/// out twice by this process (two phones given neighbouring ports would each take the other's
+/// RTCP port).
+pub fn free_rtp_pair() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    for _ in 0..200 {
+        let udp = UdpSocket::bind(("127.0.0.1", 0)).expect("bind a UDP port");
+        let port = udp.local_addr().expect("UDP address").port() & !1;
+        drop(udp);
+        let mut given = GIVEN.lock().expect("ports given");
+        if given.contains(&port) || port < 1024 {
+            continue;
+        }
+        let pair_free = [port, port + 1]
+            .iter()
+            .all(|p| UdpSocket::bind(("127.0.0.1", *p)).is_ok());
+        if pair_free {
+            given.push(port);
+            return port;
+        }
+    }
+    panic!("no free RTP port pair on 127.0.0.1");
 }
 
 /// A running `hotline serve`, killed if the test ends without stopping it.
