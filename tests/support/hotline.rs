@@ -19,6 +19,7 @@ use super::{
     free_port, free_udp_tcp_port, http_client, login, Sandbox, Server, ADMIN_EMAIL, ADMIN_PASSWORD,
 };
 
+/// The server logs what the SIP side and the call engine decide, for failure reports.
 pub const LOG_FILTER: &str = "info,hotline=debug,hotline_sip=debug,hotline_routing=debug";
 pub const DOMAIN_SUFFIX: &str = "sip.hotline.local";
 /// How much of the server's log goes into a failure report.
