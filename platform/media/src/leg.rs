@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::Codec;
 use crate::dtmf::inband::InbandDetector;
 use crate::dtmf::rfc4733::{EventSender, EventUpdate, Rfc4733Receiver};
-use crate::dtmf::{Digit, DigitEvent, DigitSource};
+use crate::dtmf::{BargeIn, Digit, DigitEvent, DigitSource};
 use crate::prompt::tone::ToneSpec;
 use crate::prompt::{PlayItem, Player, Playlist};
 use crate::rtp::latch::{Latch, LatchDecision};
@@ -154,7 +154,7 @@ pub struct Transmit {
 struct ActivePlay {
     id: PlayId,
     player: Player,
-    barge_in: bool,
+    barge_in: BargeIn,
     next_frame_at: Instant,
     continuing: bool,
 }
@@ -496,7 +496,11 @@ impl Leg {
     }
 
     fn barge_in(&mut self, digit: Digit) {
-        if self.play.as_ref().is_some_and(|p| p.barge_in) {
+        if self
+            .play
+            .as_ref()
+            .is_some_and(|p| p.barge_in.stops_on(digit))
+        {
             if let Some(play) = self.play.take() {
                 self.events.push_back(LegEvent::PlayDone {
                     play: play.id,
@@ -555,8 +559,14 @@ impl Leg {
         true
     }
 
-    /// Starts a playlist (replacing any), paced from `now`.
-    pub fn play(&mut self, playlist: Playlist, barge_in: bool, now: Instant) -> PlayId {
+    /// Starts a playlist (replacing any), paced from `now`; the keys in `barge_in` stop it.
+    pub fn play(
+        &mut self,
+        playlist: Playlist,
+        barge_in: impl Into<BargeIn>,
+        now: Instant,
+    ) -> PlayId {
+        let barge_in = barge_in.into();
         self.stop_play();
         let id = self.next_play_id;
         self.next_play_id += 1;

@@ -151,6 +151,40 @@ impl std::fmt::Display for Digit {
     }
 }
 
+/// Which keys stop a prompt while it plays (barge-in). A set of the 16 DTMF keys, copied by
+/// value: checking it costs nothing per packet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BargeIn(u16);
+
+impl BargeIn {
+    /// No key stops the prompt.
+    pub const NONE: BargeIn = BargeIn(0);
+    /// Any key stops it.
+    pub const ANY: BargeIn = BargeIn(u16::MAX);
+
+    /// Only these keys stop it; an empty list means any key.
+    pub fn keys(keys: &[Digit]) -> BargeIn {
+        if keys.is_empty() {
+            return BargeIn::ANY;
+        }
+        BargeIn(keys.iter().fold(0, |set, d| set | (1 << d.event_code())))
+    }
+
+    pub fn stops_on(self, digit: Digit) -> bool {
+        self.0 & (1 << digit.event_code()) != 0
+    }
+}
+
+impl From<bool> for BargeIn {
+    fn from(any_key: bool) -> BargeIn {
+        if any_key {
+            BargeIn::ANY
+        } else {
+            BargeIn::NONE
+        }
+    }
+}
+
 /// How a digit reached Hotline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -173,6 +207,20 @@ pub struct DigitEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn barge_in_sets_stop_on_their_keys_only() {
+        let one_or_hash = BargeIn::keys(&[
+            Digit::from_char('1').unwrap(),
+            Digit::from_char('#').unwrap(),
+        ]);
+        for c in "0123456789*#ABCD".chars() {
+            let digit = Digit::from_char(c).unwrap();
+            assert_eq!(one_or_hash.stops_on(digit), c == '1' || c == '#', "{c}");
+            assert!(BargeIn::ANY.stops_on(digit) && BargeIn::keys(&[]).stops_on(digit));
+            assert!(!BargeIn::NONE.stops_on(digit) && !BargeIn::from(false).stops_on(digit));
+        }
+    }
 
     #[test]
     fn codes_and_chars_round_trip() {

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use config::MediaConfig;
 
 use crate::bridge::{Bridge, Side};
-use crate::dtmf::Digit;
+use crate::dtmf::{BargeIn, Digit};
 use crate::error::MediaError;
 use crate::leg::{Leg, LegConfig, LegEvent, PlayOutcome};
 use crate::prompt::Playlist;
@@ -306,13 +306,14 @@ impl LegHandle {
             .map_err(|_| MediaError::LegGone)
     }
 
-    /// Plays a playlist; resolves when it finishes, a digit interrupts it (with `barge_in`),
-    /// or it is stopped. Dropping the future does not stop the playback.
+    /// Plays a playlist; resolves when it finishes, one of the `barge_in` keys interrupts it
+    /// (`true`: any key), or it is stopped. Dropping the future does not stop the playback.
     pub async fn play(
         &self,
         playlist: Playlist,
-        barge_in: bool,
+        barge_in: impl Into<BargeIn>,
     ) -> Result<PlayOutcome, MediaError> {
+        let barge_in = barge_in.into();
         let done = self
             .ask(|reply| LegCommand::Play {
                 playlist,

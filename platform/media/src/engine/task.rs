@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{MediaEngine, RecordingTarget};
 use crate::bridge::{Bridge, Relayed, Side};
-use crate::dtmf::Digit;
+use crate::dtmf::{BargeIn, Digit};
 use crate::error::MediaError;
 use crate::leg::{Leg, LegEvent, PlayId, PlayOutcome};
 use crate::prompt::Playlist;
@@ -27,7 +27,7 @@ pub(crate) enum LegCommand {
     OfferRejected,
     Play {
         playlist: Playlist,
-        barge_in: bool,
+        barge_in: BargeIn,
         reply: oneshot::Sender<oneshot::Receiver<PlayOutcome>>,
     },
     StopPlay,
