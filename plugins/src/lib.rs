@@ -19,6 +19,8 @@ pub mod kv;
 pub mod limits;
 pub mod outcome;
 pub mod plugin_log;
+pub mod registry;
+pub mod simulate;
 pub mod transcript;
 
 pub use call_control::CallControl;

@@ -197,6 +197,29 @@ impl CallState {
     /// Every host call starts here: CPU accounting, the wall clock, and the rate cap. `Err`
     /// ends the guest (budget or wall clock spent); `Ok(false)` means "rate-limited".
     pub(crate) fn enter(&mut self, function: &str) -> wasmtime::Result<bool> {
+        self.enter_unrated()?;
+        let now = self.call_time();
+        if self.rate.take(now) {
+            Ok(true)
+        } else {
+            if self.rate.refused == 1 {
+                self.host_line(
+                    LogLevel::Warn,
+                    format!(
+                        "host-call rate cap hit ({} per second, burst {}) at {function}; further calls over the cap are refused with rate-limited",
+                        self.sandbox.host_calls_per_second, self.sandbox.host_call_burst
+                    ),
+                );
+            }
+            self.note("error", format!("{function} -> rate-limited"));
+            Ok(false)
+        }
+    }
+
+    /// The start of a host call that reaches nothing outside the store (variables, the clock):
+    /// CPU account and wall clock only. Such calls are bounded by the CPU budget, not the rate
+    /// cap.
+    pub(crate) fn enter_unrated(&mut self) -> wasmtime::Result<()> {
         self.host_calls += 1;
         if self.meter.enter_host() == Verdict::Exhausted {
             let fault = Fault::CpuBudget {
@@ -214,21 +237,7 @@ impl CallState {
             self.fault = Some(fault.clone());
             return Err(wasmtime::format_err!("{fault}"));
         }
-        if self.rate.take(now) {
-            Ok(true)
-        } else {
-            if self.rate.refused == 1 {
-                self.host_line(
-                    LogLevel::Warn,
-                    format!(
-                        "host-call rate cap hit ({} per second, burst {}) at {function}; further calls over the cap are refused with rate-limited",
-                        self.sandbox.host_calls_per_second, self.sandbox.host_call_burst
-                    ),
-                );
-            }
-            self.note("error", format!("{function} -> rate-limited"));
-            Ok(false)
-        }
+        Ok(())
     }
 
     /// Every host call ends here.

@@ -10,7 +10,8 @@ impl Host for CallState {
         level: Level,
         message: String,
     ) -> wasmtime::Result<Result<(), LogError>> {
-        self.enter("log.write")?;
+        // Bounded by the per-call log budget rather than the rate cap.
+        self.enter_unrated()?;
         let result = if message.len() > self.sandbox.log_line_bytes as usize {
             Err(LogError::TooLong(self.sandbox.log_line_bytes))
         } else if self.log_bytes as usize + message.len() > self.sandbox.log_bytes_per_call as usize

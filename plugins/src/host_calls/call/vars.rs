@@ -15,10 +15,7 @@ pub(crate) fn valid_name(name: &str) -> bool {
 }
 
 pub(super) fn set(state: &mut CallState, name: String, value: String) -> Answer<()> {
-    if !state.enter("set-var")? {
-        state.leave();
-        return Ok(Err(CallError::RateLimited));
-    }
+    state.enter_unrated()?;
     let result = if !valid_name(&name) {
         Err(CallError::InvalidArgument(format!(
             "{name:?} is not a variable name (1 to 64 of a-z, 0-9, _, - and .)"
@@ -49,7 +46,7 @@ pub(super) fn set(state: &mut CallState, name: String, value: String) -> Answer<
 }
 
 pub(super) fn get(state: &mut CallState, name: String) -> wasmtime::Result<Option<String>> {
-    state.enter("get-var")?;
+    state.enter_unrated()?;
     let value = state
         .vars
         .iter()
@@ -60,7 +57,7 @@ pub(super) fn get(state: &mut CallState, name: String) -> wasmtime::Result<Optio
 }
 
 pub(super) fn all(state: &mut CallState) -> wasmtime::Result<Vec<Var>> {
-    state.enter("vars")?;
+    state.enter_unrated()?;
     let vars = state
         .vars
         .iter()
