@@ -134,6 +134,11 @@ if ! psql "$HOTLINE_TEST_POSTGRES_URL" -Atqc 'SELECT version()'; then
 fi
 drop_leftover_databases
 
+# The plugin sandbox tests run purpose-built WebAssembly guests; building them needs the
+# wasm32-wasip2 target, which the script installs and fails loudly without (never a skip).
+banner "plugin test guests (wasm32-wasip2)"
+plugins/tests/guests/build.sh
+
 banner "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -84,6 +84,7 @@ const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite":
     6 "0006_call_records",
     7 "0007_billing",
     8 "0008_billing_idempotency",
+    9 "0009_plugins",
 );
 const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     1 "0001_tenants",
@@ -94,6 +95,7 @@ const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     6 "0006_call_records",
     7 "0007_billing",
     8 "0008_billing_idempotency",
+    9 "0009_plugins",
 );
 
 /// A pool over SQLite or PostgreSQL.
