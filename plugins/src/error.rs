@@ -51,7 +51,7 @@ pub enum UploadError {
     CoreModule,
     #[error("the component is truncated or malformed: {0}")]
     Malformed(String),
-    #[error("the component imports {0}, which Hotline does not provide; plugins may import hotline:plugin/{{call,kv,http,log,clock,types}}@0.1.0 and the WASI 0.2 cli, io, clocks, random and filesystem interfaces")]
+    #[error("the component imports {0}, which Hotline does not provide; plugins may import hotline:plugin/{{call,kv,http,log,clock,types}}@0.1.0 and the WASI 0.2 cli, io, clocks, random, filesystem and sockets interfaces (sealed: no files, no sockets)")]
     UnknownImport(String),
     #[error("the component targets no Hotline world: it exports {exports:?}; an IVR plugin exports `handle-call` (world hotline:plugin/ivr@0.1.0), an agent script `render` and `submit` (world hotline:plugin/agent-script@0.1.0)")]
     WrongWorld { exports: Vec<String> },

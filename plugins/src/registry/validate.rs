@@ -13,15 +13,20 @@ use crate::host::PluginHost;
 pub const MAX_COMPONENT_BYTES: usize = 64 << 20;
 
 /// Interfaces a plugin may import: the Hotline package, and WASI 0.2 interfaces the guest
-/// toolchains need to start (the host provides them sealed). Sockets and HTTP are not among them.
+/// toolchains need to start (the host provides them sealed). `wasi:sockets` is among them
+/// because componentize-py's CPython imports it whatever the plugin does; the host links it
+/// with TCP, UDP and name lookup switched off (`CallState::new`), so every socket a guest asks
+/// for is refused. `wasi:http` is not: plugins reach the network only through
+/// `hotline:plugin/http` and the tenant's allowlist.
 /// Import names are `namespace:package/interface@version`; these prefixes match them.
-const ALLOWED_IMPORTS: [&str; 6] = [
+const ALLOWED_IMPORTS: [&str; 7] = [
     "hotline:plugin/",
     "wasi:cli/",
     "wasi:io/",
     "wasi:clocks/",
     "wasi:random/",
     "wasi:filesystem/",
+    "wasi:sockets/",
 ];
 
 fn allowed(import: &str) -> bool {
@@ -141,5 +146,13 @@ mod tests {
             check_header(b"\0asm\x07\x07\x07\x07"),
             Err(UploadError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn python_guests_sealed_sockets_pass_but_wasi_http_does_not() {
+        assert!(allowed("wasi:sockets/tcp-create-socket@0.2.9"));
+        assert!(allowed("hotline:plugin/call@0.1.0"));
+        assert!(!allowed("wasi:http/outgoing-handler@0.2.9"));
+        assert!(!allowed("acme:evil/backdoor"));
     }
 }
