@@ -10,52 +10,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::allowlist::is_public_ip;
+pub use crate::allowlist::Allowlist;
 pub use crate::bindings::ivr::hotline::plugin::http::{HttpError, Method, Request, Response};
 use crate::limits::SandboxLimits;
-
-/// The hosts a tenant's plugins may reach: exact names (`crm.example.com`), subdomain
-/// wildcards (`*.example.com`, not the bare domain), with an optional port (`host:8443`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Allowlist {
-    entries: Vec<String>,
-}
-
-impl Allowlist {
-    pub fn new<I: IntoIterator<Item = S>, S: AsRef<str>>(entries: I) -> Self {
-        Self {
-            entries: entries
-                .into_iter()
-                .map(|e| e.as_ref().trim().to_ascii_lowercase())
-                .filter(|e| !e.is_empty())
-                .collect(),
-        }
-    }
-
-    pub fn entries(&self) -> &[String] {
-        &self.entries
-    }
-
-    /// Is `host` (with `port` when it is not the scheme's default) allowed?
-    pub fn allows(&self, host: &str, port: Option<u16>) -> bool {
-        let host = host.to_ascii_lowercase();
-        self.entries.iter().any(|entry| {
-            let (pattern, entry_port) = match entry.rsplit_once(':') {
-                Some((h, p)) => match p.parse::<u16>() {
-                    Ok(p) => (h, Some(p)),
-                    Err(_) => (entry.as_str(), None),
-                },
-                None => (entry.as_str(), None),
-            };
-            if entry_port != port {
-                return false;
-            }
-            match pattern.strip_prefix("*.") {
-                Some(domain) => host.ends_with(&format!(".{domain}")),
-                None => host == pattern,
-            }
-        })
-    }
-}
 
 /// A request that passed the checks.
 #[derive(Clone, Debug)]
@@ -145,20 +103,61 @@ pub trait HttpFetch: Send + Sync {
     async fn fetch(&self, request: &CheckedRequest) -> Result<Fetched, HttpError>;
 }
 
-/// The live transport: one shared client, no redirects, no proxy from the environment.
+/// The live transport: one shared client, no redirects, no proxy from the environment, and
+/// (unless made with [`ReqwestFetch::allowing_private_networks`]) only public addresses: a name
+/// that resolves to loopback, a private network or link-local space is refused, so an allowed
+/// name pointed at the installation's own network reaches nothing there.
 #[derive(Clone, Debug)]
 pub struct ReqwestFetch {
     client: reqwest::Client,
+    private_networks: bool,
 }
 
 impl ReqwestFetch {
     pub fn new() -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+        Self::build(false)
+    }
+
+    /// A transport that may also reach loopback and private addresses: for installations whose
+    /// tenants' systems live on the same private network, and for tests.
+    pub fn allowing_private_networks() -> Result<Self, reqwest::Error> {
+        Self::build(true)
+    }
+
+    fn build(private_networks: bool) -> Result<Self, reqwest::Error> {
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .user_agent("Hotline-Plugin/0.1")
-            .build()?;
-        Ok(Self { client })
+            .user_agent("Hotline-Plugin/0.1");
+        if !private_networks {
+            builder = builder.dns_resolver(std::sync::Arc::new(PublicOnly));
+        }
+        Ok(Self {
+            client: builder.build()?,
+            private_networks,
+        })
+    }
+}
+
+/// The system resolver, keeping only public addresses.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| is_public_ip(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!(
+                    "{host} resolves to no public address (plugins may not reach private networks)"
+                )
+                .into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
     }
 }
 
@@ -166,6 +165,16 @@ impl ReqwestFetch {
 impl HttpFetch for ReqwestFetch {
     async fn fetch(&self, request: &CheckedRequest) -> Result<Fetched, HttpError> {
         let started = std::time::Instant::now();
+        let literal = request
+            .url
+            .host_str()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+            .and_then(|h| h.parse::<std::net::IpAddr>().ok());
+        if let Some(ip) = literal.filter(|ip| !self.private_networks && !is_public_ip(*ip)) {
+            return Err(HttpError::HostNotAllowed(format!(
+                "{ip} (plugins may not reach private networks)"
+            )));
+        }
         let method = match request.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
@@ -221,10 +230,18 @@ impl HttpFetch for ReqwestFetch {
 
 fn connection_error(err: reqwest::Error) -> HttpError {
     if err.is_timeout() {
-        HttpError::Timeout
-    } else {
-        HttpError::ConnectionFailed(err.to_string())
+        return HttpError::Timeout;
     }
+    // reqwest's own text is "error sending request"; the reason is down the source chain.
+    let err = err.without_url();
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    HttpError::ConnectionFailed(text)
 }
 
 #[cfg(test)]

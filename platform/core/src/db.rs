@@ -85,6 +85,7 @@ const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite":
     7 "0007_billing",
     8 "0008_billing_idempotency",
     9 "0009_plugins",
+    10 "0010_plugin_settings",
 );
 const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     1 "0001_tenants",
@@ -96,6 +97,7 @@ const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     7 "0007_billing",
     8 "0008_billing_idempotency",
     9 "0009_plugins",
+    10 "0010_plugin_settings",
 );
 
 /// A pool over SQLite or PostgreSQL.
