@@ -2,8 +2,12 @@
 //! about it (a trap, the CPU budget, the memory cap, a bad outcome, a refused host call), so the
 //! tenant can read why a call went to the fallback. Stored in `plugin_log`, read through the API.
 //!
-//! A call's lines are kept in memory while it runs and stored when it ends; the store never
+//! A call's lines are kept in memory while it runs ([`RunLog`]) and stored by the host when it
+//! ends, in one batch, through the tenant's [`LogSink`]; a run dropped mid-call (the caller hung
+//! up, the server stops) still stores what it wrote, from [`LogGuard`]'s drop. The store never
 //! returns another tenant's lines.
+
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use hotline_core::ids::CallId;
@@ -13,6 +17,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult};
+use crate::host::PluginIdentity;
 
 /// Who wrote a line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -69,6 +74,9 @@ pub struct LogLine {
     pub message: String,
 }
 
+/// Lines per INSERT statement (9 parameters each, far below either backend's limit).
+const BATCH: usize = 100;
+
 /// The plugin log table.
 #[derive(Clone, Debug)]
 pub struct PluginLogStore {
@@ -80,32 +88,57 @@ impl PluginLogStore {
         Self { db }
     }
 
-    /// Store a call's lines in the tenant's log.
+    /// Store a call's lines in the tenant's log: multi-row statements of [`BATCH`] lines, one
+    /// transaction. A line already stored (same id) is left as it is, so writing a run's lines
+    /// twice (a retry, a cancelled write done again) stores them once.
     pub async fn append(&self, scope: &TenantScope, lines: &[LogLine]) -> StoreResult<()> {
         if lines.is_empty() {
             return Ok(());
         }
         let mut tx = self.db.begin().await.map_err(StoreError::from_sqlx)?;
-        for line in lines {
-            sqlx::query(
-                "INSERT INTO plugin_log (id, tenant_id, at, call_id, plugin, version, level, source, message)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(line.id.to_string())
-            .bind(scope.db_id())
-            .bind(hotline_core::time::to_millis(line.at))
-            .bind(line.call_id.map(|c| c.to_db()))
-            .bind(&line.plugin)
-            .bind(i64::from(line.version))
-            .bind(line.level.as_str())
-            .bind(match line.source {
-                LogSource::Plugin => "plugin",
-                LogSource::Host => "host",
-            })
-            .bind(&line.message)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from_sqlx)?;
+        for chunk in lines.chunks(BATCH) {
+            let mut sql = String::from(
+                "INSERT INTO plugin_log (id, tenant_id, at, call_id, plugin, version, level, source, message) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let n = i * 9;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6,
+                    n + 7,
+                    n + 8,
+                    n + 9
+                ));
+            }
+            sql.push_str(" ON CONFLICT (id) DO NOTHING");
+            let mut query = sqlx::query(&sql);
+            for line in chunk {
+                query = query
+                    .bind(line.id.to_string())
+                    .bind(scope.db_id())
+                    .bind(hotline_core::time::to_millis(line.at))
+                    .bind(line.call_id.map(|c| c.to_db()))
+                    .bind(line.plugin.clone())
+                    .bind(i64::from(line.version))
+                    .bind(line.level.as_str())
+                    .bind(match line.source {
+                        LogSource::Plugin => "plugin",
+                        LogSource::Host => "host",
+                    })
+                    .bind(line.message.clone());
+            }
+            query
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from_sqlx)?;
         }
         tx.commit().await.map_err(StoreError::from_sqlx)?;
         Ok(())
@@ -186,6 +219,131 @@ impl Default for LogFilter {
             before: None,
             plugin: None,
             call_id: None,
+        }
+    }
+}
+
+/// Where a run's lines go: one tenant's plugin log.
+#[derive(Clone, Debug)]
+pub struct LogSink {
+    store: PluginLogStore,
+    scope: TenantScope,
+}
+
+impl LogSink {
+    pub fn new(store: PluginLogStore, scope: TenantScope) -> Self {
+        Self { store, scope }
+    }
+
+    pub async fn write(&self, lines: &[LogLine]) -> StoreResult<()> {
+        self.store.append(&self.scope, lines).await
+    }
+
+    pub fn scope(&self) -> &TenantScope {
+        &self.scope
+    }
+}
+
+/// A run's lines while it runs, shared by the call's state (which writes them) and the run's
+/// [`LogGuard`] (which stores them however the run ends).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RunLog(Arc<Mutex<Vec<LogLine>>>);
+
+impl RunLog {
+    pub(crate) fn push(&self, line: LogLine) {
+        if let Ok(mut lines) = self.0.lock() {
+            lines.push(line);
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<LogLine> {
+        self.0.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    pub(crate) fn take(&self) -> Vec<LogLine> {
+        self.0
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default()
+    }
+}
+
+/// Stores a run's lines in the tenant's log when the run ends ([`LogGuard::finish`], one batch)
+/// or, if the run's future is dropped first, from its `Drop`: the write is then spawned on the
+/// runtime with a last host line saying the run was cut off, so a cancelled call loses nothing
+/// it logged. Without a sink (the simulator) it only hands the lines back.
+pub(crate) struct LogGuard {
+    lines: RunLog,
+    sink: Option<LogSink>,
+    plugin: PluginIdentity,
+    call_id: Option<CallId>,
+    finished: bool,
+}
+
+impl LogGuard {
+    pub(crate) fn new(
+        lines: RunLog,
+        sink: Option<LogSink>,
+        plugin: PluginIdentity,
+        call_id: Option<CallId>,
+    ) -> Self {
+        Self {
+            lines,
+            sink,
+            plugin,
+            call_id,
+            finished: false,
+        }
+    }
+
+    /// The run ended: store its lines, and hand them back for the report.
+    pub(crate) async fn finish(mut self) -> Vec<LogLine> {
+        self.finished = true;
+        let lines = self.lines.snapshot();
+        if let Some(sink) = &self.sink {
+            if let Err(err) = sink.write(&lines).await {
+                tracing::warn!(tenant = %sink.scope.tenant_id(), call_id = ?self.call_id, lines = lines.len(),
+                    error = %err, "could not store the plugin's log lines");
+            }
+        }
+        // Stored (or given up on): nothing left for the drop to do.
+        self.sink = None;
+        self.lines.take()
+    }
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        let Some(sink) = self.sink.take() else {
+            return;
+        };
+        let mut lines = self.lines.take();
+        if !self.finished {
+            lines.push(LogLine {
+                id: Uuid::now_v7(),
+                at: Utc::now(),
+                call_id: self.call_id,
+                plugin: self.plugin.name.clone(),
+                version: self.plugin.version,
+                level: LogLevel::Warn,
+                source: LogSource::Host,
+                message: "the run was cut off before the plugin returned (the call ended or the server stopped); its lines up to then are kept".into(),
+            });
+        }
+        let call_id = self.call_id;
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(err) = sink.write(&lines).await {
+                        tracing::warn!(tenant = %sink.scope.tenant_id(), call_id = ?call_id, lines = lines.len(),
+                            error = %err, "could not store the log lines of a cut-off plugin run");
+                    }
+                });
+            }
+            Err(_) => {
+                tracing::warn!(tenant = %sink.scope.tenant_id(), call_id = ?call_id, lines = lines.len(),
+                "a plugin run was dropped outside the runtime; its log lines are lost")
+            }
         }
     }
 }

@@ -259,6 +259,7 @@ async fn waiting_on_the_wall_clock_is_not_charged_either() {
             },
             call_id: None,
             transcript: None,
+            log: None,
         },
     )
     .await;

@@ -3,8 +3,9 @@
 //! ([`crate::outcome::decide`]) into a report with the tenant's log lines.
 //!
 //! The futures here are `Send` and cancellation-safe: dropping one mid-call drops the store and
-//! its instance and leaves nothing behind (the call's log lines, kept in memory until the run
-//! ends, are lost with it).
+//! its instance and leaves nothing behind but the call's log lines, which the run's
+//! [`LogGuard`] stores in the tenant's plugin log however the run ends (one batch at the end, or
+//! a write spawned from its drop when the run is cut off).
 
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ use crate::bindings::ivr::IvrPre;
 use crate::call_control::CallControl;
 use crate::limits::SandboxLimits;
 use crate::outcome::{decide, Decision};
-use crate::plugin_log::{LogLevel, LogLine};
+use crate::plugin_log::{LogGuard, LogLevel, LogLine, LogSink, RunLog};
 use crate::transcript::Transcript;
 
 /// Which world a component targets.
@@ -129,6 +130,9 @@ pub struct IvrCall {
     pub call_id: Option<CallId>,
     /// Set by the simulator: the host writes its events into it.
     pub transcript: Option<Transcript>,
+    /// The tenant's plugin log: the run stores its lines there itself, even when it is dropped
+    /// mid-call. `None` (the simulator): the lines are only in the report.
+    pub log: Option<LogSink>,
 }
 
 /// How an IVR run ended.
@@ -141,7 +145,8 @@ pub struct IvrReport {
     pub hang_up: bool,
     /// The call's variables at the end (for the call record and the screen pop).
     pub vars: Vec<(String, String)>,
-    /// Lines for the tenant's plugin log (the plugin's and the host's).
+    /// The run's lines (the plugin's and the host's), already stored in the tenant's plugin log
+    /// when the call had a [`LogSink`].
     pub log: Vec<LogLine>,
     /// CPU charged to the guest.
     pub cpu: Duration,
@@ -187,6 +192,13 @@ pub async fn run_ivr(host: &PluginHost, plugin: &LoadedPlugin, call: IvrCall) ->
         .iter()
         .map(|v| (v.name.clone(), v.value.clone()))
         .collect();
+    let lines = RunLog::default();
+    let guard = LogGuard::new(
+        lines.clone(),
+        call.log,
+        plugin.identity.clone(),
+        call.call_id,
+    );
     let state = CallState::new(
         call.limits.clone(),
         host.tick_clock(),
@@ -197,6 +209,7 @@ pub async fn run_ivr(host: &PluginHost, plugin: &LoadedPlugin, call: IvrCall) ->
         call.call_id,
         plugin.identity.clone(),
         call.transcript,
+        lines,
     );
     let mut store = host.store(state);
     let wall_clock = call.limits.wall_clock;
@@ -223,12 +236,13 @@ pub async fn run_ivr(host: &PluginHost, plugin: &LoadedPlugin, call: IvrCall) ->
     let mut state = store.into_data();
     let decision = decide(returned, state.progress);
     finish(&mut state, &decision);
+    let log = guard.finish().await;
     IvrReport {
         outcome: decision.outcome,
         fallback: decision.fallback,
         hang_up: decision.hang_up,
         vars: std::mem::take(&mut state.vars),
-        log: std::mem::take(&mut state.log),
+        log,
         cpu: state.meter.used(),
         host_calls: state.host_calls,
         control: state.control.take(),
@@ -265,6 +279,8 @@ pub struct ScriptCall {
     pub limits: SandboxLimits,
     pub services: CallServices,
     pub call_id: Option<CallId>,
+    /// The tenant's plugin log (see [`IvrCall::log`]).
+    pub log: Option<LogSink>,
 }
 
 /// What an agent script answered, and its log lines.
@@ -292,6 +308,13 @@ where
     >,
     T: Send,
 {
+    let lines = RunLog::default();
+    let guard = LogGuard::new(
+        lines.clone(),
+        call.log,
+        plugin.identity.clone(),
+        call.call_id,
+    );
     let state = CallState::new(
         call.limits.clone(),
         host.tick_clock(),
@@ -302,6 +325,7 @@ where
         call.call_id,
         plugin.identity.clone(),
         None,
+        lines,
     );
     let mut store = host.store(state);
     let result = match &plugin.prepared {
@@ -328,9 +352,10 @@ where
             format!("the agent script failed ({reason})"),
         );
     }
+    drop(state);
     ScriptReport {
         result,
-        log: std::mem::take(&mut state.log),
+        log: guard.finish().await,
     }
 }
 

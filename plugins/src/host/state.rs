@@ -19,7 +19,7 @@ use crate::host::meter::{CpuMeter, TickClock, Verdict};
 use crate::http_client::{Allowlist, HttpFetch};
 use crate::kv::{KvBackend, KvQuota};
 use crate::limits::SandboxLimits;
-use crate::plugin_log::{LogLevel, LogLine, LogSource};
+use crate::plugin_log::{LogLevel, LogLine, LogSource, RunLog};
 use crate::transcript::Transcript;
 
 /// Why the host stopped a guest (beside a trap of the guest's own).
@@ -118,7 +118,7 @@ pub struct CallState {
     pub(crate) zone: Tz,
     pub(crate) call_id: Option<CallId>,
     pub(crate) plugin: PluginIdentity,
-    pub(crate) log: Vec<LogLine>,
+    pub(crate) log: RunLog,
     pub(crate) log_bytes: u32,
     pub(crate) log_dropped: bool,
     pub(crate) transcript: Option<Transcript>,
@@ -143,6 +143,7 @@ impl CallState {
         call_id: Option<CallId>,
         plugin: PluginIdentity,
         transcript: Option<Transcript>,
+        log: RunLog,
     ) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_BYTES);
         // Sealed WASI: no preopened directories, no environment or arguments, no sockets, no
@@ -175,7 +176,7 @@ impl CallState {
             zone,
             call_id,
             plugin,
-            log: Vec::new(),
+            log,
             log_bytes: 0,
             log_dropped: false,
             transcript,

@@ -105,6 +105,7 @@ pub async fn run_scene(host: &PluginHost, plugin: &LoadedPlugin, scene: &Scene) 
             },
             call_id: Some(call_id),
             transcript: Some(transcript.clone()),
+            log: None,
         },
     )
     .await;

@@ -301,6 +301,11 @@ impl Guest for Probe {
                 let _ = call::answer();
                 Outcome::SelfServed
             }
+            "log-then-wait" => {
+                // A line in the tenant's log, then a wait the tests cut off.
+                let _ = log::write(log::Level::Info, "waiting for the caller's choice");
+                wait(&info)
+            }
             "suspend" => {
                 // Waits for a key forever (the benchmark's suspended call).
                 wait(&info)
