@@ -10,6 +10,8 @@ pub enum StoreError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    #[error("changed meanwhile: version {current} is current, the change was based on {expected}")]
+    VersionMismatch { expected: i64, current: i64 },
     #[error("the database is unavailable: {0}")]
     Unavailable(sqlx::Error),
     #[error("database error: {0}")]
@@ -63,6 +65,8 @@ pub enum UploadError {
     Compile(String),
     #[error("plugin names are 1 to 64 characters of a-z, 0-9 and -, starting with a letter")]
     InvalidName,
+    #[error("{0:?} is reserved (the API names the plugin log and settings so); choose another plugin name")]
+    ReservedName(String),
     #[error("{0}")]
     Invalid(String),
     #[error("plugin {0:?} is a {1} plugin; a new version must target the same world")]

@@ -6,8 +6,12 @@
 //! guest anything another tenant owns.
 //!
 //! The call engine runs a hotline's IVR through [`host::run::run_ivr`] with its own
-//! [`CallControl`]; the simulator does the same with scripted calls ([`simulate`]).
+//! [`CallControl`] and the tenant's services and log sink from [`Plugins`]; the agent page asks
+//! [`Plugins::render_screen`] and [`Plugins::submit_form`] ([`agent_script`]); the simulator runs
+//! scripted calls ([`simulate`]).
 
+pub mod agent_script;
+pub mod allowlist;
 pub mod bindings;
 pub mod call_control;
 pub mod error;
@@ -20,6 +24,8 @@ pub mod limits;
 pub mod outcome;
 pub mod plugin_log;
 pub mod registry;
+pub mod services;
+pub mod settings;
 pub mod simulate;
 pub mod transcript;
 
@@ -27,3 +33,4 @@ pub use call_control::CallControl;
 pub use host::run::{run_ivr, IvrCall, IvrReport, LoadedPlugin, Prepared, World};
 pub use host::{CallServices, HostConfig, PluginHost, PluginIdentity};
 pub use limits::SandboxLimits;
+pub use services::Plugins;

@@ -29,6 +29,10 @@ pub struct UploadMeta<'a> {
     pub notes: &'a str,
 }
 
+/// Names the API uses beside plugin names (`/plugins/log`, `/plugins/settings`): no plugin may
+/// take them.
+pub const RESERVED_NAMES: [&str; 2] = ["log", "settings"];
+
 /// Is `name` a plugin name (1 to 64 of `a-z 0-9 -`, starting with a letter)?
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
@@ -89,6 +93,7 @@ pub struct Registry {
     store: RegistryStore,
     cache_dir: Option<PathBuf>,
     memory: Arc<Mutex<MemoryCache>>,
+    max_component_bytes: usize,
 }
 
 /// Why a plugin could not be loaded for a call.
@@ -127,7 +132,19 @@ impl Registry {
                 clock: 0,
                 entries: HashMap::new(),
             })),
+            max_component_bytes: validate::MAX_COMPONENT_BYTES,
         }
+    }
+
+    /// Accept components up to `bytes` (at most [`validate::MAX_COMPONENT_BYTES`]).
+    pub fn with_max_component_bytes(mut self, bytes: usize) -> Self {
+        self.max_component_bytes = bytes.min(validate::MAX_COMPONENT_BYTES);
+        self
+    }
+
+    /// The largest component an upload may be.
+    pub fn max_component_bytes(&self) -> usize {
+        self.max_component_bytes
     }
 
     pub fn store(&self) -> &RegistryStore {
@@ -148,6 +165,15 @@ impl Registry {
     ) -> Result<VersionInfo, UploadError> {
         if !valid_name(meta.name) {
             return Err(UploadError::InvalidName);
+        }
+        if RESERVED_NAMES.contains(&meta.name) {
+            return Err(UploadError::ReservedName(meta.name.to_string()));
+        }
+        if bytes.len() > self.max_component_bytes {
+            return Err(UploadError::TooLarge {
+                size: bytes.len(),
+                limit: self.max_component_bytes,
+            });
         }
         if meta.author.len() > 200 || meta.notes.len() > 4_000 {
             return Err(UploadError::Invalid(

@@ -10,29 +10,30 @@ use hotline_core::{Db, PlatformScope, TenantScope};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use uuid::Uuid;
 
 use crate::error::{StoreError, StoreResult, UploadError};
 use crate::host::run::World;
 
-/// Who owns a plugin, as a store function's proof of authorization.
+/// Whose plugins a store function acts on, as its proof of authorization.
 #[derive(Clone, Copy, Debug)]
 pub enum OwnerScope<'a> {
+    /// A tenant: writes its own plugins; reads its own and the catalog's.
     Tenant(&'a TenantScope),
+    /// The operator: writes and reads the catalog.
     Platform(&'a PlatformScope),
+    /// A tenant reading the catalog alone (its own plugins of the same names do not hide the
+    /// catalog's); nothing can be written through it.
+    Catalog(&'a TenantScope),
 }
 
 impl OwnerScope<'_> {
-    fn owner(&self) -> String {
+    /// The owner a write goes to; `None` for a read-only view.
+    fn writer(&self) -> Option<(String, Option<String>)> {
         match self {
-            OwnerScope::Tenant(scope) => scope.db_id(),
-            OwnerScope::Platform(_) => PLATFORM.into(),
-        }
-    }
-
-    fn tenant_id(&self) -> Option<String> {
-        match self {
-            OwnerScope::Tenant(scope) => Some(scope.db_id()),
-            OwnerScope::Platform(_) => None,
+            OwnerScope::Tenant(scope) => Some((scope.db_id(), Some(scope.db_id()))),
+            OwnerScope::Platform(_) => Some((PLATFORM.into(), None)),
+            OwnerScope::Catalog(_) => None,
         }
     }
 }
@@ -42,6 +43,7 @@ const PLATFORM: &str = "platform";
 /// A plugin as listed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PluginSummary {
+    pub id: Uuid,
     pub name: String,
     /// `tenant` (private to the tenant) or `platform` (the catalog).
     pub owner: String,
@@ -55,6 +57,8 @@ pub struct PluginSummary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct VersionInfo {
     pub plugin: String,
+    /// `tenant` or `platform`, as for [`PluginSummary::owner`].
+    pub owner: String,
     pub version: u32,
     pub world: World,
     /// SHA-256 of the component, hex.
@@ -83,17 +87,25 @@ pub struct RegistryStore {
     db: Db,
 }
 
+fn owner_kind(owner: &str) -> &'static str {
+    if owner == PLATFORM {
+        "platform"
+    } else {
+        "tenant"
+    }
+}
+
 fn summary(row: &AnyRow) -> StoreResult<PluginSummary> {
     let world: String = row.try_get("world")?;
     let owner: String = row.try_get("owner")?;
     let latest: i64 = row.try_get("latest_version")?;
+    let id: String = row.try_get("id")?;
     Ok(PluginSummary {
+        id: id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("plugin id {id}")))?,
         name: row.try_get("name")?,
-        owner: if owner == PLATFORM {
-            "platform".into()
-        } else {
-            "tenant".into()
-        },
+        owner: owner_kind(&owner).into(),
         world: World::parse(&world).ok_or_else(|| StoreError::Corrupt(format!("world {world}")))?,
         latest_version: u32::try_from(latest).unwrap_or_default(),
         created_at: hotline_core::time::from_millis(row.try_get("created_at")?),
@@ -106,8 +118,10 @@ fn version(row: &AnyRow) -> StoreResult<VersionInfo> {
     let imports: String = row.try_get("imports")?;
     let version: i64 = row.try_get("version")?;
     let size: i64 = row.try_get("size_bytes")?;
+    let owner: String = row.try_get("owner")?;
     Ok(VersionInfo {
         plugin: row.try_get("name")?,
+        owner: owner_kind(&owner).into(),
         version: u32::try_from(version).unwrap_or_default(),
         world: World::parse(&world).ok_or_else(|| StoreError::Corrupt(format!("world {world}")))?,
         sha256: row.try_get("sha256")?,
@@ -119,7 +133,7 @@ fn version(row: &AnyRow) -> StoreResult<VersionInfo> {
     })
 }
 
-const VERSION_COLUMNS: &str = "p.name, p.world, v.version, v.sha256, v.size_bytes, v.author, v.notes, v.imports, v.created_at";
+const VERSION_COLUMNS: &str = "p.name, p.owner, p.world, v.version, v.sha256, v.size_bytes, v.author, v.notes, v.imports, v.created_at";
 
 impl RegistryStore {
     pub fn new(db: Db) -> Self {
@@ -132,12 +146,15 @@ impl RegistryStore {
         owner: OwnerScope<'_>,
         new: NewVersion<'_>,
     ) -> Result<VersionInfo, UploadError> {
+        let (owner_id, tenant_id) = owner.writer().ok_or_else(|| {
+            UploadError::Invalid("a tenant uploads into its own plugins, not the catalog".into())
+        })?;
         let mut tx = self.db.begin().await.map_err(StoreError::from)?;
         let now = hotline_core::time::to_millis(hotline_core::time::now());
         let existing = sqlx::query(
             "SELECT id, world, latest_version FROM plugins WHERE owner = $1 AND name = $2",
         )
-        .bind(owner.owner())
+        .bind(&owner_id)
         .bind(new.name)
         .fetch_optional(&mut *tx)
         .await
@@ -168,8 +185,8 @@ impl RegistryStore {
                      VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
                 )
                 .bind(&id)
-                .bind(owner.owner())
-                .bind(owner.tenant_id())
+                .bind(&owner_id)
+                .bind(&tenant_id)
                 .bind(new.name)
                 .bind(new.world.as_str())
                 .bind(now)
@@ -212,6 +229,7 @@ impl RegistryStore {
         tx.commit().await.map_err(StoreError::from)?;
         Ok(VersionInfo {
             plugin: new.name.to_string(),
+            owner: owner_kind(&owner_id).into(),
             version: u32::try_from(number).unwrap_or_default(),
             world: new.world,
             sha256: new.sha256.to_string(),
@@ -223,37 +241,56 @@ impl RegistryStore {
         })
     }
 
-    /// The tenant's own plugins and the platform's catalog (a tenant plugin hides a catalog
-    /// plugin of the same name).
-    pub async fn list_for_tenant(&self, scope: &TenantScope) -> StoreResult<Vec<PluginSummary>> {
-        let rows = sqlx::query(
-            "SELECT name, owner, world, latest_version, created_at, updated_at FROM plugins
-             WHERE owner = $1 OR (owner = $2 AND name NOT IN (SELECT name FROM plugins WHERE owner = $1))
-             ORDER BY name",
-        )
-        .bind(scope.db_id())
-        .bind(PLATFORM)
-        .fetch_all(self.db.pool())
-        .await?;
-        rows.iter().map(summary).collect()
+    /// One page of the plugins `view` sees, oldest first: a tenant its own and the catalog's
+    /// (a plugin of its own hides a catalog plugin of the same name), the operator and
+    /// [`OwnerScope::Catalog`] the catalog. The second value is the cursor of the next page.
+    pub async fn list(
+        &self,
+        view: OwnerScope<'_>,
+        page: &ListPage,
+    ) -> StoreResult<(Vec<PluginSummary>, Option<Uuid>)> {
+        let mut sql = String::from(
+            "SELECT id, name, owner, world, latest_version, created_at, updated_at FROM plugins WHERE ",
+        );
+        let mut binds: Vec<String> = Vec::new();
+        match view {
+            OwnerScope::Tenant(scope) => {
+                sql.push_str("(owner = $1 OR (owner = $2 AND name NOT IN (SELECT name FROM plugins WHERE owner = $1)))");
+                binds.push(scope.db_id());
+                binds.push(PLATFORM.into());
+            }
+            OwnerScope::Platform(_) | OwnerScope::Catalog(_) => {
+                sql.push_str("owner = $1");
+                binds.push(PLATFORM.into());
+            }
+        }
+        if let Some(after) = page.after {
+            binds.push(after.to_string());
+            sql.push_str(&format!(" AND id > ${}", binds.len()));
+        }
+        let limit = page.limit.clamp(1, ListPage::MAX_LIMIT);
+        sql.push_str(&format!(" ORDER BY id LIMIT {}", limit + 1));
+        let mut query = sqlx::query(&sql);
+        for bind in &binds {
+            query = query.bind(bind);
+        }
+        let rows = query.fetch_all(self.db.pool()).await?;
+        let mut items = rows.iter().map(summary).collect::<StoreResult<Vec<_>>>()?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|p| p.id)
+        } else {
+            None
+        };
+        Ok((items, next))
     }
 
-    /// The platform's catalog.
-    pub async fn list_catalog(&self, _scope: &PlatformScope) -> StoreResult<Vec<PluginSummary>> {
-        let rows = sqlx::query(
-            "SELECT name, owner, world, latest_version, created_at, updated_at FROM plugins WHERE owner = $1 ORDER BY name",
-        )
-        .bind(PLATFORM)
-        .fetch_all(self.db.pool())
-        .await?;
-        rows.iter().map(summary).collect()
-    }
-
-    /// The id of the plugin `name` as `owner` resolves it: a tenant's own first, then the catalog.
-    async fn resolve(&self, owner: OwnerScope<'_>, name: &str) -> StoreResult<Option<String>> {
-        let owners = match owner {
+    /// The id of the plugin `name` as `view` resolves it: a tenant's own first, then the
+    /// catalog; the operator and [`OwnerScope::Catalog`] the catalog only.
+    async fn resolve(&self, view: OwnerScope<'_>, name: &str) -> StoreResult<Option<String>> {
+        let owners = match view {
             OwnerScope::Tenant(scope) => vec![scope.db_id(), PLATFORM.to_string()],
-            OwnerScope::Platform(_) => vec![PLATFORM.to_string()],
+            OwnerScope::Platform(_) | OwnerScope::Catalog(_) => vec![PLATFORM.to_string()],
         };
         for o in owners {
             let row = sqlx::query("SELECT id FROM plugins WHERE owner = $1 AND name = $2")
@@ -268,41 +305,60 @@ impl RegistryStore {
         Ok(None)
     }
 
-    /// A plugin and its versions, newest first.
-    pub async fn get(
-        &self,
-        owner: OwnerScope<'_>,
-        name: &str,
-    ) -> StoreResult<(PluginSummary, Vec<VersionInfo>)> {
+    /// The plugin `name` as `view` resolves it.
+    pub async fn plugin(&self, view: OwnerScope<'_>, name: &str) -> StoreResult<PluginSummary> {
         let id = self
-            .resolve(owner, name)
+            .resolve(view, name)
             .await?
             .ok_or(StoreError::NotFound("plugin"))?;
-        let row = sqlx::query("SELECT name, owner, world, latest_version, created_at, updated_at FROM plugins WHERE id = $1")
+        let row = sqlx::query("SELECT id, name, owner, world, latest_version, created_at, updated_at FROM plugins WHERE id = $1")
             .bind(&id)
             .fetch_one(self.db.pool())
             .await?;
+        summary(&row)
+    }
+
+    /// One page of the plugin's versions, newest first, those below `page.before` (a version
+    /// number) when given. The second value is the `before` of the next page.
+    pub async fn versions(
+        &self,
+        view: OwnerScope<'_>,
+        name: &str,
+        page: &VersionPage,
+    ) -> StoreResult<(Vec<VersionInfo>, Option<u32>)> {
+        let id = self
+            .resolve(view, name)
+            .await?
+            .ok_or(StoreError::NotFound("plugin"))?;
+        let limit = page.limit.clamp(1, ListPage::MAX_LIMIT);
         let rows = sqlx::query(&format!(
-            "SELECT {VERSION_COLUMNS} FROM plugin_versions v JOIN plugins p ON p.id = v.plugin_id WHERE v.plugin_id = $1 ORDER BY v.version DESC"
+            "SELECT {VERSION_COLUMNS} FROM plugin_versions v JOIN plugins p ON p.id = v.plugin_id
+             WHERE v.plugin_id = $1 AND v.version < $2 ORDER BY v.version DESC LIMIT {}",
+            limit + 1
         ))
         .bind(&id)
+        .bind(page.before.map_or(i64::MAX, i64::from))
         .fetch_all(self.db.pool())
         .await?;
-        Ok((
-            summary(&row)?,
-            rows.iter().map(version).collect::<StoreResult<_>>()?,
-        ))
+        let mut items = rows.iter().map(version).collect::<StoreResult<Vec<_>>>()?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|v| v.version)
+        } else {
+            None
+        };
+        Ok((items, next))
     }
 
     /// One version's description and the component's bytes.
     pub async fn version(
         &self,
-        owner: OwnerScope<'_>,
+        view: OwnerScope<'_>,
         name: &str,
         number: u32,
     ) -> StoreResult<(VersionInfo, Vec<u8>)> {
         let id = self
-            .resolve(owner, name)
+            .resolve(view, name)
             .await?
             .ok_or(StoreError::NotFound("plugin"))?;
         let row = sqlx::query(&format!(
@@ -316,4 +372,22 @@ impl RegistryStore {
         let bytes: Vec<u8> = row.try_get("component")?;
         Ok((version(&row)?, bytes))
     }
+}
+
+/// A page of plugins: `limit` of them after the plugin `after` (a cursor from the last page).
+#[derive(Clone, Copy, Debug)]
+pub struct ListPage {
+    pub limit: u32,
+    pub after: Option<Uuid>,
+}
+
+impl ListPage {
+    pub const MAX_LIMIT: u32 = 500;
+}
+
+/// A page of versions: `limit` of them below version `before`.
+#[derive(Clone, Copy, Debug)]
+pub struct VersionPage {
+    pub limit: u32,
+    pub before: Option<u32>,
 }

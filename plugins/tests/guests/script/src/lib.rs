@@ -1,5 +1,7 @@
 //! The sandbox tests' agent-script guest: a retail client's screen (caller facts, a three-step
-//! talk script, an order form) and a submission that checks the order number.
+//! talk script, an order form) and a submission that checks the order number. The call
+//! variable `probe` makes it misbehave for the sandbox tests: `spin` (CPU without end), `memory`
+//! (allocating without end), `trap`; and `visits` counts renders in the tenant's kv store.
 
 use std::format;
 use std::string::ToString;
@@ -12,16 +14,56 @@ wit_bindgen::generate!({
 });
 
 use hotline::plugin::agent_screen::{Accepted, Fact, Field, FieldError, FieldKind, Step};
+use hotline::plugin::{kv, log};
 
 struct Script;
 
+fn misbehave(vars: &[Var]) {
+    match vars
+        .iter()
+        .find(|v| v.name == "probe")
+        .map(|v| v.value.as_str())
+    {
+        Some("spin") => {
+            let mut x: u64 = 1;
+            loop {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                core::hint::black_box(x);
+            }
+        }
+        Some("memory") => {
+            let mut blocks: Vec<Vec<u8>> = Vec::new();
+            loop {
+                let mut block = Vec::with_capacity(1 << 20);
+                block.resize(1 << 20, 7u8);
+                blocks.push(block);
+                core::hint::black_box(&blocks);
+            }
+        }
+        Some("trap") => panic!("the script was told to trap"),
+        _ => {}
+    }
+}
+
 impl Guest for Script {
     fn render(info: CallInfo, vars: Vec<Var>) -> Screen {
+        misbehave(&vars);
+        let visits = kv::increment(&format!("visits:{}", info.caller), 1).unwrap_or(-1);
+        let _ = log::write(
+            log::Level::Info,
+            &format!("screen for {} (visit {visits})", info.caller),
+        );
         let mut facts = vec![Fact {
             label: "Caller".to_string(),
             value: info.caller.clone(),
         }];
-        for v in &vars {
+        facts.push(Fact {
+            label: "Visits".to_string(),
+            value: format!("{visits}"),
+        });
+        for v in vars.iter().filter(|v| v.name != "probe") {
             facts.push(Fact {
                 label: v.name.clone(),
                 value: v.value.clone(),
@@ -66,7 +108,8 @@ impl Guest for Script {
         }
     }
 
-    fn submit(_info: CallInfo, _vars: Vec<Var>, form: Vec<FieldValue>) -> SubmitResult {
+    fn submit(_info: CallInfo, vars: Vec<Var>, form: Vec<FieldValue>) -> SubmitResult {
+        misbehave(&vars);
         let order = form
             .iter()
             .find(|f| f.name == "order_number")
