@@ -139,6 +139,12 @@ drop_leftover_databases
 banner "plugin test guests (wasm32-wasip2)"
 plugins/tests/guests/build.sh
 
+# The example plugins in Rust, Python and JavaScript (plugins/examples), which the example tests
+# upload and run against their scenarios; the script installs componentize-py and
+# componentize-qjs under target/plugins and fails loudly without them (never a skip).
+banner "example plugins (Rust, Python, JavaScript)"
+plugins/build.sh
+
 banner "cargo fmt --check"
 cargo fmt --all -- --check
 
