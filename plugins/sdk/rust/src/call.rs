@@ -6,7 +6,9 @@
 //! verb with `handed-off` or `hung-up`; with `?` those end the handler with the right outcome.
 
 use crate::bindings::wit_call::{self, PlayOptions};
-pub use crate::bindings::wit_call::{CallbackDecision, HangupCause, Prompt, QueueTicket, Voicemail};
+pub use crate::bindings::wit_call::{
+    CallbackDecision, HangupCause, Prompt, QueueTicket, Voicemail,
+};
 pub use crate::bindings::wit_types::{CallInfo, LocalTime, ScheduleBranch, Var, Weekday};
 use crate::callback::OfferCallback;
 use crate::collect::Collect;

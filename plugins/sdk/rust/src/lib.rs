@@ -100,13 +100,13 @@ macro_rules! __export_ivr {
         const _: () = {
             struct __HotlineIvr;
             impl $crate::__private::IvrGuest for __HotlineIvr {
-                fn handle_call(
-                    info: $crate::CallInfo,
-                ) -> $crate::Outcome {
+                fn handle_call(info: $crate::CallInfo) -> $crate::Outcome {
                     $crate::__private::run_ivr(info, $handler)
                 }
             }
-            $crate::bindings::ivr::export_ivr!(__HotlineIvr with_types_in $crate::bindings::ivr);
+            $crate::bindings::ivr::export_ivr!(
+                __HotlineIvr with_types_in $crate::bindings::ivr
+            );
         };
     };
 }
