@@ -93,7 +93,7 @@ build_python() {
         fi
         echo "building $example (python)"
         # No VIRTUAL_ENV: the component gets the SDK and the example, not the venv's packages.
-        env -u VIRTUAL_ENV PYTHONDONTWRITEBYTECODE=1 "$COMPONENTIZE_PY" -q -d "$WIT" -w "$(world_of "$example")" \
+        env -u VIRTUAL_ENV "$COMPONENTIZE_PY" -q -d "$WIT" -w "$(world_of "$example")" \
             componentize -p "$PLUGINS/sdk/python" -p "$src" app -o "$out.tmp" ||
             fail "building $example in Python ($src)"
         mv "$out.tmp" "$out"
