@@ -55,11 +55,14 @@ build_rust() {
         rustup target add wasm32-wasip2 ||
             fail "could not install the wasm32-wasip2 Rust target; the Rust examples need it"
     fi
-    (
-        cd "$PLUGINS/examples"
-        CARGO_TARGET_DIR="$OUT/cargo" cargo build --release --target wasm32-wasip2 --locked --quiet
-    ) || fail "building the Rust examples (plugins/examples/*/rust)"
+    # One cargo invocation per example: features are unified within an invocation, and the
+    # agent script's `agent-script` feature must not reach the IVR examples' components.
     for example in "${EXAMPLES[@]}"; do
+        (
+            cd "$PLUGINS/examples"
+            CARGO_TARGET_DIR="$OUT/cargo" cargo build --release --target wasm32-wasip2 --locked \
+                --quiet -p "example-$example"
+        ) || fail "building $example in Rust (plugins/examples/$example/rust)"
         cp "$OUT/cargo/wasm32-wasip2/release/example_${example//-/_}.wasm" "$OUT/$example-rust.wasm"
     done
 }

@@ -258,3 +258,55 @@ pub fn __submit_or_reject(result: Result<SubmitResult>) -> SubmitResult {
         }])
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_trim_values_and_treat_blank_as_absent() {
+        let form = Form::new(vec![
+            FieldValue {
+                name: "order_number".into(),
+                value: " 12345 ".into(),
+            },
+            FieldValue {
+                name: "notes".into(),
+                value: "  ".into(),
+            },
+        ]);
+        assert_eq!(form.get("order_number"), Some("12345"));
+        assert_eq!(form.get("notes"), None);
+        assert_eq!(form.get("missing"), None);
+    }
+
+    #[test]
+    fn rejections_only_reject_with_errors_and_escaping_errors_reject_the_form() {
+        assert!(Rejection::new().into_result().is_none());
+        let mut problems = Rejection::new();
+        problems.error("order_number", "digits only");
+        assert!(matches!(
+            problems.into_result(),
+            Some(SubmitResult::Rejected(errors)) if errors.len() == 1 && errors[0].name == "order_number"
+        ));
+        let rejected = __submit_or_reject(Err(crate::KvError::RateLimited.into()));
+        assert!(matches!(
+            rejected,
+            SubmitResult::Rejected(errors) if errors[0].name == FORM_ERROR && errors[0].message == "kv: rate-limited"
+        ));
+    }
+
+    #[test]
+    fn screens_and_fields_build_in_order() {
+        let screen = Screen::new("Orders")
+            .fact("Caller", "+421900123456")
+            .step("greet", "Greet", "Good day")
+            .field(Field::choice("resolution", "Resolution", &["refund", "replacement"]).required())
+            .field(Field::checkbox("callback", "Call back").default_value("false"));
+        assert_eq!(screen.facts[0].value, "+421900123456");
+        assert_eq!(screen.script[0].id, "greet");
+        assert!(screen.form[0].required);
+        assert!(matches!(&screen.form[0].kind, FieldKind::Choice(o) if o.len() == 2));
+        assert_eq!(screen.form[1].default_value.as_deref(), Some("false"));
+    }
+}

@@ -5,7 +5,9 @@
 //! Export macros are public (`pub_export_macro`): the imports' custom section carries no
 //! exports, and each export macro brings its world's exports along only into the plugin that
 //! uses it, so an IVR plugin never has to implement `render` and an agent script never imports
-//! call control.
+//! call control. The agent-script world's bindings exist only with the `agent-script` feature:
+//! its imports section would otherwise put the (type-only) `agent-screen` interface among an
+//! IVR plugin's imports.
 
 /// The `hotline:plugin/ivr@0.1.0` world.
 pub mod ivr {
@@ -19,7 +21,8 @@ pub mod ivr {
     });
 }
 
-/// The `hotline:plugin/agent-script@0.1.0` world.
+/// The `hotline:plugin/agent-script@0.1.0` world (feature `agent-script`).
+#[cfg(feature = "agent-script")]
 pub mod agent_script {
     wit_bindgen::generate!({
         path: "../../wit",

@@ -111,3 +111,72 @@ impl Collected {
         &self.digits
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::call::Call;
+    use crate::{CallInfo, LocalTime, ScheduleBranch, Weekday};
+
+    pub(crate) fn call() -> Call {
+        Call::new(CallInfo {
+            call_id: "c".into(),
+            hotline_id: "h".into(),
+            hotline_name: "main".into(),
+            caller: "+421900123456".into(),
+            dialed: "+421233000111".into(),
+            language: "en".into(),
+            arrived_at: LocalTime {
+                year: 2026,
+                month: 3,
+                day: 2,
+                hour: 9,
+                minute: 30,
+                second: 0,
+                weekday: Weekday::Monday,
+                utc_offset_seconds: 3600,
+                unix_millis: 0,
+                time_zone: "Europe/Bratislava".into(),
+            },
+            branch: ScheduleBranch::Open,
+            vars: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn defaults_suit_a_one_key_menu_and_setters_override_them() {
+        let mut call = call();
+        let collect = call.collect();
+        let o = collect.options();
+        assert_eq!((o.min_digits, o.max_digits, o.retries), (1, 1, 0));
+        assert_eq!(
+            (o.first_digit_timeout_ms, o.inter_digit_timeout_ms),
+            (5_000, 3_000)
+        );
+        assert!(o.prompt.is_none() && o.terminators.is_empty());
+        let collect = call
+            .collect()
+            .prompt("pin")
+            .max_digits(6)
+            .min_digits(4)
+            .terminators("#")
+            .retries(2);
+        let o = collect.options();
+        assert_eq!((o.min_digits, o.max_digits, o.retries), (4, 6, 2));
+        assert_eq!(o.terminators, "#");
+        // A maximum below the minimum lowers the minimum with it.
+        let collect = call.collect().min_digits(3).max_digits(2);
+        assert_eq!(collect.options().min_digits, 2);
+    }
+
+    #[test]
+    fn the_call_tells_what_the_host_said() {
+        let call = call();
+        assert_eq!(call.caller(), "+421900123456");
+        assert!(!call.is_anonymous());
+        assert!(call.is_open());
+        assert_eq!(call.arrived_at().minute_of_day(), 570);
+        assert_eq!(call.arrived_at().date(), "2026-03-02");
+        assert_eq!(call.arrived_at().month_day(), "03-02");
+        assert!(!call.arrived_at().is_weekend());
+    }
+}

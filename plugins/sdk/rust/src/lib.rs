@@ -5,7 +5,7 @@
 //!
 //! An IVR plugin is one function:
 //!
-//! ```ignore
+//! ```no_run
 //! use hotline::{Call, Outcome, Result};
 //!
 //! #[hotline::ivr]
@@ -21,6 +21,9 @@
 //! }
 //! ```
 //!
+//! An agent script (world `agent-script`) implements [`agent::AgentScript`] on a type marked
+//! `#[hotline::agent_script]`; it needs the crate feature `agent-script`.
+//!
 //! Every host call returns [`Result`]; `?` ends the handler with the right outcome: a caller
 //! who hung up is `caller-hung-up`, a call already handed to a queue is `operator`, anything
 //! else is `fallback` with the error as the reason, which the tenant sees in its plugin log.
@@ -29,6 +32,7 @@
 //! budget and stops a plugin that overruns it. Waiting for the caller is free (host calls
 //! suspend the plugin), so always wait through `collect`, `play` or `http`.
 
+#[cfg(feature = "agent-script")]
 pub mod agent;
 pub mod bindings;
 mod call;
@@ -57,6 +61,7 @@ pub use voicemail::RecordVoicemail;
 
 /// The names most plugins use: `use hotline::prelude::*;`.
 pub mod prelude {
+    #[cfg(feature = "agent-script")]
     pub use crate::agent::{Accepted, AgentScript, Context, Field, Form, Rejection, Screen};
     pub use crate::{clock, http, kv, log};
     pub use crate::{silence, Call, Error, Outcome, Result};
@@ -64,13 +69,14 @@ pub mod prelude {
 
 #[doc(hidden)]
 pub mod __private {
-    use crate::agent::{AgentScript, Context, Form};
-    use crate::bindings::agent_script::hotline::plugin::agent_screen::{
-        FieldValue, Screen, SubmitResult,
-    };
-    use crate::bindings::wit_types::{CallInfo, Outcome, Var};
+    #[cfg(feature = "agent-script")]
+    use crate::agent::{AgentScript, Context, FieldValue, Form, Screen, SubmitResult};
+    #[cfg(feature = "agent-script")]
+    use crate::bindings::wit_types::Var;
+    use crate::bindings::wit_types::{CallInfo, Outcome};
     use crate::{Call, IntoOutcome};
 
+    #[cfg(feature = "agent-script")]
     pub use crate::bindings::agent_script::Guest as AgentScriptGuest;
     pub use crate::bindings::ivr::Guest as IvrGuest;
 
@@ -79,10 +85,12 @@ pub mod __private {
         handler(&mut call).into_outcome()
     }
 
+    #[cfg(feature = "agent-script")]
     pub fn render<S: AgentScript>(info: CallInfo, vars: Vec<Var>) -> Screen {
         S::render(&Context::new(info, vars))
     }
 
+    #[cfg(feature = "agent-script")]
     pub fn submit<S: AgentScript>(
         info: CallInfo,
         vars: Vec<Var>,
@@ -111,7 +119,20 @@ macro_rules! __export_ivr {
     };
 }
 
+/// Without the `agent-script` feature, `#[hotline::agent_script]` says what is missing.
+#[cfg(not(feature = "agent-script"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_agent_script {
+    ($script:ident) => {
+        ::core::compile_error!(
+            "#[hotline::agent_script] needs the SDK's agent-script feature: hotline-plugin-sdk = { ..., features = [\"agent-script\"] }"
+        );
+    };
+}
+
 /// The glue `#[hotline::agent_script]` expands to.
+#[cfg(feature = "agent-script")]
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __export_agent_script {
