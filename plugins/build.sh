@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds every example plugin (plugins/examples/<name>/{rust,python,js}) into
 #     target/plugins/<name>-<lang>.wasm
-# where the example tests, the registry tests and the benchmarks load them.
+# where the example tests, the registry tests and the benchmarks load them, and a Python probe
+# that tries to open sockets (target/plugins/probe-python-sockets.wasm) for the sandbox test.
 #
 # It installs the toolchains it needs and FAILS LOUDLY when one cannot be had; it never skips:
 #   rust    the wasm32-wasip2 target (rustup target add), crates from plugins/examples/Cargo.lock
@@ -90,7 +91,7 @@ build_python() {
     for example in "${EXAMPLES[@]}"; do
         src="$PLUGINS/examples/$example/python"
         out="$OUT/$example-python.wasm"
-        inputs="$(digest "$src" "$PLUGINS/sdk/python" "$WIT")"
+        inputs="$(digest "$src" "$PLUGINS/sdk/python/hotline" "$WIT")"
         if fresh "$out" "$inputs"; then
             continue
         fi
@@ -102,6 +103,19 @@ build_python() {
         mv "$out.tmp" "$out"
         echo "$inputs" >"$out.inputs"
     done
+    # The sandbox check behind the registry's wasi:sockets allowance: a Python guest that tries
+    # to open sockets (plugins/tests/examples.rs expects every attempt refused).
+    src="$PLUGINS/sdk/python/tests/sockets"
+    out="$OUT/probe-python-sockets.wasm"
+    inputs="$(digest "$src" "$PLUGINS/sdk/python/hotline" "$WIT")"
+    if ! fresh "$out" "$inputs"; then
+        echo "building the socket probe (python)"
+        env -u VIRTUAL_ENV "$COMPONENTIZE_PY" -q -d "$WIT" -w ivr \
+            componentize -p "$PLUGINS/sdk/python" -p "$src" app -o "$out.tmp" ||
+            fail "building the Python socket probe ($src)"
+        mv "$out.tmp" "$out"
+        echo "$inputs" >"$out.inputs"
+    fi
 }
 
 js_toolchain() {

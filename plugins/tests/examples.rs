@@ -373,6 +373,54 @@ async fn script_example(example: &str, lang: &str) {
     );
 }
 
+/// The registry accepts the `wasi:sockets` imports every componentize-py guest carries; the
+/// host must still refuse every socket. The probe tries TCP, name lookup, listening and UDP
+/// (on loopback only) and reports what the runtime raised.
+#[tokio::test]
+async fn python_guests_get_no_sockets() {
+    let bytes = component("probe", "python-sockets");
+    let db = TestDb::new(Backend::Sqlite).await;
+    let scope = common::tenant(&db, "sockets").await;
+    let registry = Registry::new(host(), db.db.clone(), None, 64 << 20);
+    let info = registry
+        .upload(
+            OwnerScope::Tenant(&scope),
+            UploadMeta {
+                name: "socket-probe",
+                author: "tests",
+                notes: "",
+            },
+            bytes,
+        )
+        .await
+        .expect("the registry accepts a Python guest's sealed socket imports");
+    assert!(info
+        .imports
+        .iter()
+        .any(|i| i.starts_with("wasi:sockets/tcp-create-socket@")));
+    let plugin = registry
+        .load(&scope, "socket-probe", info.version)
+        .await
+        .expect("loads");
+    let scene = common::scene("[[case]]\nname = \"sockets\"\n");
+    let run = run_scene(&host(), &plugin, &scene).await;
+    let sockets = run
+        .vars
+        .iter()
+        .find(|(name, _)| name == "sockets")
+        .map(|(_, value)| value.as_str());
+    assert_eq!(
+        sockets,
+        Some(
+            "connect: refused (PermissionError); resolve: refused (gaierror); \
+             listen: refused (PermissionError); udp: refused (PermissionError)"
+        ),
+        "{}",
+        run.transcript
+    );
+    assert_eq!(run.outcome, "self-served");
+}
+
 macro_rules! examples {
     ($($test:ident: $kind:ident($example:literal, $lang:literal);)*) => {$(
         #[tokio::test]

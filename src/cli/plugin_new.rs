@@ -230,7 +230,7 @@ mod tests {
                 let skip = rel.components().any(|c| {
                     matches!(
                         c.as_os_str().to_str(),
-                        Some("target" | "toolchain" | "__pycache__" | "node_modules")
+                        Some("target" | "toolchain" | "tests" | "__pycache__" | "node_modules")
                     )
                 });
                 if skip {
