@@ -11,6 +11,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// One project at a time: a build running beside `hotline plugin test` would take the cores a
+/// guest's epoch-counted CPU budget is charged for, and the scaffold keeps the tenant default.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn hotline() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hotline"))
@@ -25,6 +30,9 @@ fn text(out: &Output) -> String {
 }
 
 fn scaffold_build_and_test(lang: &str) {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let work = tempfile::tempdir().expect("a temporary directory");
     let name = format!("menu-{lang}");
     let out = hotline()
