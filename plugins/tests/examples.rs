@@ -25,7 +25,7 @@ use hotline_plugins::bindings::ivr::hotline::plugin::types::{CallInfo, ScheduleB
 use hotline_plugins::host::run::{render_screen, submit_form, ScriptCall};
 use hotline_plugins::http_client::Allowlist;
 use hotline_plugins::kv::MemoryKv;
-use hotline_plugins::registry::{OwnerScope, Registry, UploadMeta};
+use hotline_plugins::registry::{OwnerScope, Registry, UploadMeta, VersionInfo};
 use hotline_plugins::simulate::scenario::parse_local;
 use hotline_plugins::simulate::sim_http::SimHttpFetch;
 use hotline_plugins::simulate::{check, run_scene, ScenarioFile};
@@ -86,24 +86,30 @@ fn host() -> Arc<PluginHost> {
     .clone()
 }
 
-/// Upload the example into a fresh tenant, check its world, and load it back.
-async fn uploaded(example: &str, lang: &str, world: World) -> LoadedPlugin {
-    let bytes = component(example, lang);
+/// Upload a component as plugin `name` into a fresh tenant and load it back as a call would.
+async fn upload_and_load(bytes: Vec<u8>, name: &str, notes: &str) -> (VersionInfo, LoadedPlugin) {
     let db = TestDb::new(Backend::Sqlite).await;
     let scope = common::tenant(&db, "examples").await;
     let registry = Registry::new(host(), db.db.clone(), None, 64 << 20);
+    let meta = UploadMeta {
+        name,
+        author: "examples",
+        notes,
+    };
     let info = registry
-        .upload(
-            OwnerScope::Tenant(&scope),
-            UploadMeta {
-                name: example,
-                author: "examples",
-                notes: lang,
-            },
-            bytes,
-        )
+        .upload(OwnerScope::Tenant(&scope), meta, bytes)
         .await
-        .unwrap_or_else(|e| panic!("{example} ({lang}) refused at upload: {e}"));
+        .unwrap_or_else(|e| panic!("{name} ({notes}) refused at upload: {e}"));
+    let plugin = registry
+        .load(&scope, name, info.version)
+        .await
+        .unwrap_or_else(|e| panic!("{name} ({notes}) does not load: {e}"));
+    (info, plugin)
+}
+
+/// Upload an example, check its world and imports, and load it back.
+async fn uploaded(example: &str, lang: &str, world: World) -> LoadedPlugin {
+    let (info, plugin) = upload_and_load(component(example, lang), example, lang).await;
     assert_eq!(
         info.world, world,
         "{example} ({lang}) targets the wrong world"
@@ -128,10 +134,7 @@ async fn uploaded(example: &str, lang: &str, world: World) -> LoadedPlugin {
             "an agent script must not import call control: {imports}"
         );
     }
-    registry
-        .load(&scope, example, info.version)
-        .await
-        .unwrap_or_else(|e| panic!("{example} ({lang}) does not load: {e}"))
+    plugin
 }
 
 /// What one implementation did in each case: its transcript (IVR) or its screen and answers
@@ -444,30 +447,16 @@ async fn run_script_cases(example: &str, lang: &str) -> (Observed, Vec<String>) 
 /// (on loopback only) and reports what the runtime raised.
 #[tokio::test]
 async fn python_guests_get_no_sockets() {
-    let bytes = component("probe", "python-sockets");
-    let db = TestDb::new(Backend::Sqlite).await;
-    let scope = common::tenant(&db, "sockets").await;
-    let registry = Registry::new(host(), db.db.clone(), None, 64 << 20);
-    let info = registry
-        .upload(
-            OwnerScope::Tenant(&scope),
-            UploadMeta {
-                name: "socket-probe",
-                author: "tests",
-                notes: "",
-            },
-            bytes,
-        )
-        .await
-        .expect("the registry accepts a Python guest's sealed socket imports");
+    let (info, plugin) = upload_and_load(
+        component("probe", "python-sockets"),
+        "socket-probe",
+        "python",
+    )
+    .await;
     assert!(info
         .imports
         .iter()
         .any(|i| i.starts_with("wasi:sockets/tcp-create-socket@")));
-    let plugin = registry
-        .load(&scope, "socket-probe", info.version)
-        .await
-        .expect("loads");
     let scene = common::scene(&format!(
         "cpu_budget_ms = {TEST_CPU_BUDGET_MS}\n[[case]]\nname = \"sockets\"\n"
     ));

@@ -25,6 +25,7 @@ class HotlineError(Exception):
     """
 
     area = "plugin"
+    _texts: dict = {}
 
     def __init__(self, kind: str, detail: Any = None):
         self.kind = kind
@@ -32,6 +33,9 @@ class HotlineError(Exception):
         super().__init__(str(self))
 
     def describe(self) -> str:
+        text = self._texts.get(self.kind)
+        if text is not None:
+            return text(self.detail)
         return self.kind if self.detail is None else f"{self.kind}: {self.detail}"
 
     def __str__(self) -> str:
@@ -89,9 +93,7 @@ class CallError(HotlineError):
     """Call control refused: an unknown queue or prompt, a refused queue, a failed transfer..."""
 
     area = "call"
-
-    def describe(self) -> str:
-        return _CALL.get(self.kind, lambda d: super(CallError, self).describe())(self.detail)
+    _texts = _CALL
 
 
 class HungUp(CallError):
@@ -104,25 +106,19 @@ class HandedOff(CallError):
 
 class KvError(HotlineError):
     area = "kv"
-
-    def describe(self) -> str:
-        return _KV.get(self.kind, lambda d: super(KvError, self).describe())(self.detail)
+    _texts = _KV
 
 
 class HttpError(HotlineError):
     """No HTTP response came back (a status like 404 or 500 is a response, not an error)."""
 
     area = "http"
-
-    def describe(self) -> str:
-        return _HTTP.get(self.kind, lambda d: super(HttpError, self).describe())(self.detail)
+    _texts = _HTTP
 
 
 class LogError(HotlineError):
     area = "log"
-
-    def describe(self) -> str:
-        return _LOG.get(self.kind, lambda d: super(LogError, self).describe())(self.detail)
+    _texts = _LOG
 
 
 class GiveUp(HotlineError):

@@ -7,14 +7,9 @@ use hotline::{log, Call, CallError, Error, Outcome, Result};
 /// Wrong keys tolerated per menu before giving up.
 const TRIES: usize = 3;
 
-enum Choice {
-    Key(String),
-    NoInput,
-    NoValidKey,
-}
-
-/// Ask with `prompt` until the caller presses one of `valid`.
-fn choose(call: &mut Call, prompt: &str, valid: &str) -> Result<Choice> {
+/// Ask with `prompt` until the caller presses one of `valid`. Silence through every retry, or
+/// a wrong key three times, gives up: the error ends the call in the hotline's fallback.
+fn choose(call: &mut Call, prompt: &str, valid: &str, menu: &str) -> Result<String> {
     for _ in 0..TRIES {
         let got = call
             .collect()
@@ -25,33 +20,29 @@ fn choose(call: &mut Call, prompt: &str, valid: &str) -> Result<Choice> {
             .retries(2)
             .run()?;
         if got.is_no_input() {
-            return Ok(Choice::NoInput);
+            return Err(Error::plugin(format!("no input at the {menu}")));
         }
         if valid.contains(got.as_str()) {
-            return Ok(Choice::Key(got.digits));
+            return Ok(got.digits);
         }
         log::info(format!("wrong key {} at {prompt}", got.digits));
         call.play("invalid-choice")?;
     }
-    Ok(Choice::NoValidKey)
+    Err(Error::plugin(format!("no valid key at the {menu}")))
 }
 
 #[hotline::ivr]
 fn handle(call: &mut Call) -> Result<Outcome> {
     call.play("welcome")?;
-    let language = match choose(call, "language-menu", "12")? {
-        Choice::Key(key) if key == "1" => "ru",
-        Choice::Key(_) => "en",
-        Choice::NoInput => return Ok(Outcome::fallback("no input at the language menu")),
-        Choice::NoValidKey => return Ok(Outcome::fallback("no valid key at the language menu")),
+    let language = match choose(call, "language-menu", "12", "language menu")?.as_str() {
+        "1" => "ru",
+        _ => "en",
     };
     call.set_var("language", language)?;
     let menu = format!("department-menu-{language}");
-    let queue = match choose(call, &menu, "12")? {
-        Choice::Key(key) if key == "1" => "sales",
-        Choice::Key(_) => "support",
-        Choice::NoInput => return Ok(Outcome::fallback("no input at the department menu")),
-        Choice::NoValidKey => return Ok(Outcome::fallback("no valid key at the department menu")),
+    let queue = match choose(call, &menu, "12", "department menu")?.as_str() {
+        "1" => "sales",
+        _ => "support",
     };
     call.set_var("department", queue)?;
     log::info(format!("caller chose {language}/{queue}"));
