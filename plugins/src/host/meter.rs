@@ -127,7 +127,9 @@ impl CpuMeter {
     /// host calls is caught here, not by the callback).
     pub fn enter_host(&mut self) -> Verdict {
         let now = self.clock.now();
-        self.pending_ticks += now.saturating_sub(self.charge_from.load(Ordering::Relaxed));
+        self.pending_ticks += now
+            .saturating_sub(self.charge_from.load(Ordering::Relaxed))
+            .min(1);
         self.charge_from.store(now, Ordering::Relaxed);
         if self.used_ticks + self.pending_ticks > self.budget_ticks {
             Verdict::Exhausted
@@ -144,7 +146,9 @@ impl CpuMeter {
     /// The epoch deadline passed while the guest was running.
     pub fn on_deadline(&mut self) -> Verdict {
         let now = self.clock.now();
-        let ran = now.saturating_sub(self.charge_from.load(Ordering::Relaxed));
+        let ran = now
+            .saturating_sub(self.charge_from.load(Ordering::Relaxed))
+            .min(1);
         self.used_ticks += self.pending_ticks + ran;
         self.pending_ticks = 0;
         self.charge_from.store(now, Ordering::Relaxed);
@@ -194,13 +198,29 @@ mod tests {
         let (ticks, clock) = manual_clock();
         let mut meter = CpuMeter::new(clock, Duration::from_millis(5));
         meter.start();
-        ticks.fetch_add(2, Ordering::Relaxed); // the guest runs 2 ticks
+        // The guest runs 2 ticks: the callback sees the first, the host call the second.
+        ticks.fetch_add(1, Ordering::Relaxed);
+        assert_eq!(meter.on_deadline(), Verdict::Yield);
+        ticks.fetch_add(1, Ordering::Relaxed);
         assert_eq!(meter.enter_host(), Verdict::Yield);
         ticks.fetch_add(30_000, Ordering::Relaxed); // 30 s waiting for digits
         meter.leave_host();
         ticks.fetch_add(1, Ordering::Relaxed);
         assert_eq!(meter.on_deadline(), Verdict::Yield);
         assert_eq!(meter.used(), Duration::from_millis(3));
+    }
+
+    #[test]
+    fn ticks_the_guest_was_not_running_count_once() {
+        let (ticks, clock) = manual_clock();
+        let mut meter = CpuMeter::new(clock, Duration::from_millis(5));
+        meter.start();
+        // Descheduled (or parked in an unwrapped import) for 50 ticks, then observed.
+        ticks.fetch_add(50, Ordering::Relaxed);
+        assert_eq!(meter.on_deadline(), Verdict::Yield);
+        ticks.fetch_add(50, Ordering::Relaxed);
+        assert_eq!(meter.enter_host(), Verdict::Yield);
+        assert_eq!(meter.used(), Duration::from_millis(2));
     }
 
     #[test]

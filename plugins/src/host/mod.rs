@@ -39,6 +39,12 @@ pub struct HostConfig {
     pub tick: Duration,
     /// Use the pooling allocator (false: on-demand allocation, for tools that instantiate once).
     pub pooling: bool,
+    /// Bytes of each linear memory kept resident between calls: the pages a call dirtied
+    /// there (found with Linux's `PAGEMAP_SCAN` where the kernel has it) are reset in place
+    /// instead of being released and faulted in again by the next call. The rest is released.
+    pub memory_keep_resident: usize,
+    /// Released memory is handed back to the kernel in batches of this many slots.
+    pub decommit_batch: usize,
 }
 
 impl Default for HostConfig {
@@ -52,6 +58,13 @@ impl Default for HostConfig {
             memory_bytes: 64 << 20,
             tick: Duration::from_millis(1),
             pooling: true,
+            // Measured (BENCHMARKS.md, "Plugins"): resetting a Rust guest's few dirty pages in
+            // place instead of madvise + page faults halves instantiate + first host call; 2 MiB
+            // covers Rust and QuickJS guests whole and bounds what an idle warm slot keeps.
+            memory_keep_resident: 2 << 20,
+            // Batching saved about a microsecond per call but bunched the madvise calls into
+            // one unlucky call's tail; one at a time keeps p99 even.
+            decommit_batch: 1,
         }
     }
 }
@@ -93,7 +106,11 @@ impl PluginHost {
                 .max_tables_per_component(config.max_core_instances_per_call)
                 .total_tables(config.total_core_instances)
                 .max_memory_size(config.memory_bytes)
-                .max_unused_warm_slots(64);
+                .max_unused_warm_slots(64)
+                .linear_memory_keep_resident(config.memory_keep_resident)
+                .table_keep_resident(64 << 10)
+                .decommit_batch_size(config.decommit_batch.max(1))
+                .pagemap_scan(wasmtime::Enabled::Auto);
             wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&wasm).map_err(|e| HostError(format!("{e:#}")))?;
