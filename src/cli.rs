@@ -77,8 +77,9 @@ pub enum PluginCommand {
     /// Run a call against an IVR plugin in the simulator and print its transcript, or check a
     /// scenario file case by case (exit 1 on a mismatch, 2 when unusable).
     Test(PluginTestArgs),
-    /// Upload a component as the next version of a plugin into the local database (as the
-    /// operator on this host): into a tenant with --tenant, else the platform catalog.
+    /// Upload a component as the next version of a plugin: into the local database (as the
+    /// operator on this host), or with --server over a server's API; into a tenant with
+    /// --tenant, else the platform catalog.
     Upload(PluginUploadArgs),
     /// Scaffold a plugin project that builds with one command.
     New {
@@ -129,13 +130,23 @@ pub struct PluginUploadArgs {
     /// The plugin's name (a-z, 0-9, -)
     #[arg(long)]
     pub name: String,
-    /// The tenant (id or slug) that owns it; without, the platform catalog
+    /// The tenant (id or slug; with --server, its id) that owns it; without, the platform
+    /// catalog
     #[arg(long)]
     pub tenant: Option<String>,
+    /// Who made it (local uploads; over the API the token's owner is the author)
     #[arg(long)]
     pub author: Option<String>,
+    /// What changed in this version
     #[arg(long)]
     pub notes: Option<String>,
+    /// Upload over the REST API of the server at this URL (http://host:port) instead of into
+    /// the local database
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// With --server: an access token or API key of a plugin author or admin
+    #[arg(long, env = "HOTLINE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -142,3 +142,124 @@ fn plugin_upload_stores_numbered_versions_in_the_local_database() {
         assert_eq!(info["notes"], serde_json::json!(notes));
     }
 }
+
+mod support;
+
+/// `hotline plugin upload --server`: over a running server's API with a plugin author's API
+/// key; the server validates, numbers and attributes the version, and its refusals (an unknown
+/// import, the catalog for a tenant's key) come back with their problem type and detail.
+#[tokio::test]
+async fn plugin_upload_over_the_api_is_checked_by_the_server() {
+    use support::{api::Api, free_port, http_client, login, Sandbox, ADMIN_EMAIL, ADMIN_PASSWORD};
+
+    let sandbox = Sandbox::new();
+    let http = http_client();
+    sandbox.ok(
+        &["admin", "bootstrap", "--email", ADMIN_EMAIL],
+        &[("HOTLINE_BOOTSTRAP_PASSWORD", ADMIN_PASSWORD)],
+    );
+    let mut server = sandbox.serve(&[], free_port());
+    server.wait_healthy(&http).await;
+    let operator = Api::new(
+        http.clone(),
+        &server,
+        login(&http, &server, ADMIN_EMAIL, ADMIN_PASSWORD).await,
+    );
+    let tenant = operator
+        .create(
+            "/api/v1/tenants",
+            serde_json::json!({ "slug": "acme", "name": "Acme", "time_zone": "Europe/Bratislava" }),
+        )
+        .await;
+    let key = operator
+        .post(
+            &format!("/api/v1/tenants/{tenant}/api-keys"),
+            serde_json::json!({ "name": "ci", "role": "plugin-author" }),
+        )
+        .await["secret"]
+        .as_str()
+        .expect("a key")
+        .to_string();
+    let base = server.url("");
+    let probe = probe().display().to_string();
+    let env = [("HOTLINE_TOKEN", key.as_str())];
+
+    for (notes, version) in [("first", 1), ("second", 2)] {
+        let run = sandbox.ok(
+            &[
+                "plugin", "upload", &probe, "--name", "menu", "--tenant", &tenant, "--server",
+                &base, "--notes", notes,
+            ],
+            &env,
+        );
+        let info: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+        assert_eq!(
+            info["version"],
+            serde_json::json!(version),
+            "{}",
+            run.stdout
+        );
+        assert_eq!(
+            (
+                info["owner"].as_str(),
+                info["author"].as_str(),
+                info["notes"].as_str()
+            ),
+            (Some("tenant"), Some("api-key:ci"), Some(notes))
+        );
+    }
+    let foreign = probe.replace("probe.wasm", "foreign-import.wasm");
+    let refused = sandbox.fails(
+        &[
+            "plugin", "upload", &foreign, "--name", "menu", "--tenant", &tenant, "--server", &base,
+        ],
+        &env,
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("urn:hotline:problem:plugin-unknown-import")
+            && refused.stderr.contains("hotline:evil/files@0.1.0"),
+        "{}",
+        refused.stderr
+    );
+    let catalog = sandbox.fails(
+        &[
+            "plugin", "upload", &probe, "--name", "menu", "--server", &base,
+        ],
+        &env,
+    );
+    assert!(
+        catalog.stderr.contains("403") && catalog.stderr.contains("forbidden"),
+        "{}",
+        catalog.stderr
+    );
+    let no_token = sandbox.fails(
+        &[
+            "plugin", "upload", &probe, "--name", "menu", "--server", &base,
+        ],
+        &[],
+    );
+    assert!(
+        no_token.stderr.contains("--server needs --token"),
+        "{}",
+        no_token.stderr
+    );
+    let slug = sandbox.fails(
+        &[
+            "plugin", "upload", &probe, "--name", "menu", "--tenant", "acme", "--server", &base,
+        ],
+        &env,
+    );
+    assert!(slug.stderr.contains("the tenant's id"), "{}", slug.stderr);
+    // The server's own listing agrees.
+    let versions = Api::new(http.clone(), &server, key.clone())
+        .get(&format!("/api/v1/tenants/{tenant}/plugins/menu/versions"))
+        .await;
+    assert_eq!(
+        versions["items"].as_array().map(Vec::len),
+        Some(2),
+        "{versions}"
+    );
+    server.terminate();
+}

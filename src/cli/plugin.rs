@@ -1,6 +1,7 @@
 //! `hotline plugin ...`: test an IVR plugin offline against the simulator (`test`), upload a
-//! version into the local database (`upload`, as the platform operator on this host, into a
-//! tenant or the platform catalog), and scaffold a project (`new`, in `plugin_new.rs`).
+//! version (`upload`: into the local database as the platform operator on this host, or with
+//! `--server` over a server's API as the token's owner; into a tenant or the platform catalog),
+//! and scaffold a project (`new`, in `plugin_new.rs`).
 //!
 //! `test` never touches a database or the network: everything is simulated (SCENARIOS.md in
 //! plugins/ describes the scenario files). Its exit status is 0 when every case matched, 1 on
@@ -116,8 +117,12 @@ pub async fn test(args: PluginTestArgs) -> Result<u8> {
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
-/// `hotline plugin upload`: into the local database, as the operator on this host.
+/// `hotline plugin upload`: into the local database, as the operator on this host, or over a
+/// server's API.
 pub async fn upload(config: &Config, args: PluginUploadArgs) -> Result<()> {
+    if let Some(server) = args.server.clone() {
+        return upload_to_server(&server, args).await;
+    }
     let bytes = read(&args.plugin)?;
     let db = crate::database::connect_and_migrate(config).await?;
     let operator = PlatformScope::from_verified();
@@ -149,4 +154,64 @@ pub async fn upload(config: &Config, args: PluginUploadArgs) -> Result<()> {
     .with_context(|| format!("upload {}", args.plugin.display()))?;
     println!("{}", serde_json::to_string_pretty(&info)?);
     Ok(())
+}
+
+/// `hotline plugin upload --server URL --token T`: `POST .../plugins/{name}/versions` with the
+/// component as `application/wasm`; the server validates it and answers the version, or a
+/// problem whose type and detail are printed.
+async fn upload_to_server(server: &str, args: PluginUploadArgs) -> Result<()> {
+    let token = args.token.as_deref().filter(|t| !t.is_empty()).context(
+        "--server needs --token (or HOTLINE_TOKEN): an access token or API key of a plugin author or admin",
+    )?;
+    if args.author.is_some() {
+        anyhow::bail!("over the API the token's owner is the author: drop --author");
+    }
+    if !hotline_plugins::registry::valid_name(&args.name) {
+        anyhow::bail!(
+            "{:?} is not a plugin name: 1 to 64 of a-z, 0-9 and -, starting with a letter",
+            args.name
+        );
+    }
+    let base = server.trim_end_matches('/');
+    let path = match &args.tenant {
+        Some(tenant) => {
+            let id: uuid::Uuid = tenant.parse().with_context(|| {
+                format!("with --server, --tenant is the tenant's id (GET /api/v1/me shows it), not {tenant:?}")
+            })?;
+            format!("{base}/api/v1/tenants/{id}/plugins/{}/versions", args.name)
+        }
+        None => format!("{base}/api/v1/plugins/{}/versions", args.name),
+    };
+    let mut url =
+        reqwest::Url::parse(&path).with_context(|| format!("--server {server} is not a URL"))?;
+    if let Some(notes) = &args.notes {
+        url.query_pairs_mut().append_pair("notes", notes);
+    }
+    let bytes = read(&args.plugin)?;
+    // A Python component is tens of megabytes and compiling it takes the server seconds.
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(300))
+        .build()
+        .context("build the HTTP client")?;
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .header(reqwest::header::CONTENT_TYPE, "application/wasm")
+        .body(bytes)
+        .send()
+        .await
+        .with_context(|| format!("upload to {base}"))?;
+    let status = response.status();
+    let text = response.text().await.context("read the server's answer")?;
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    if status.is_success() {
+        println!("{}", serde_json::to_string_pretty(&body)?);
+        return Ok(());
+    }
+    match (body["type"].as_str(), body["detail"].as_str()) {
+        (Some(kind), Some(detail)) => {
+            anyhow::bail!("the server refused the upload ({status}, {kind}): {detail}")
+        }
+        _ => anyhow::bail!("the server refused the upload ({status}): {text}"),
+    }
 }
