@@ -163,6 +163,29 @@ if ! psql "$HOTLINE_TEST_POSTGRES_URL" -Atqc 'SELECT version()'; then
 fi
 drop_leftover_databases
 
+# The plugin sandbox tests run purpose-built WebAssembly guests; building them needs the
+# wasm32-wasip2 target, which the script installs and fails loudly without (never a skip).
+banner "plugin test guests (wasm32-wasip2)"
+plugins/tests/guests/build.sh
+
+# The example plugins in Rust, Python and JavaScript (plugins/examples), which the example tests
+# upload and run against their scenarios; the script installs componentize-py and
+# componentize-qjs under target/plugins and fails loudly without them (never a skip).
+banner "example plugins (Rust, Python, JavaScript)"
+plugins/build.sh
+
+# The Rust plugin SDK and the Rust examples are workspaces of their own (WebAssembly guests, not
+# server code): the same formatting and lint rules, and the SDK's own unit tests.
+banner "plugin SDK and examples: fmt, clippy, SDK tests"
+cargo fmt --manifest-path plugins/sdk/rust/Cargo.toml --all -- --check
+cargo fmt --manifest-path plugins/examples/Cargo.toml --all -- --check
+CARGO_TARGET_DIR=target/plugins/cargo cargo clippy --manifest-path plugins/sdk/rust/Cargo.toml \
+    --target wasm32-wasip2 --all-targets --all-features --locked -- -D warnings
+CARGO_TARGET_DIR=target/plugins/cargo cargo clippy --manifest-path plugins/examples/Cargo.toml \
+    --target wasm32-wasip2 --release --workspace --locked -- -D warnings
+CARGO_TARGET_DIR=target/plugins/cargo cargo test --manifest-path plugins/sdk/rust/Cargo.toml \
+    --all-features --locked
+
 banner "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -10,6 +10,8 @@
 
 mod admin;
 mod billing;
+mod plugin;
+mod plugin_new;
 mod tenant;
 
 use std::path::PathBuf;
@@ -65,6 +67,86 @@ pub enum Command {
     /// invoices.
     #[command(subcommand)]
     Billing(BillingCommand),
+    /// Test IVR plugins offline, upload versions, scaffold projects.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Run a call against an IVR plugin in the simulator and print its transcript, or check a
+    /// scenario file case by case (exit 1 on a mismatch, 2 when unusable).
+    Test(PluginTestArgs),
+    /// Upload a component as the next version of a plugin: into the local database (as the
+    /// operator on this host), or with --server over a server's API; into a tenant with
+    /// --tenant, else the platform catalog.
+    Upload(PluginUploadArgs),
+    /// Scaffold a plugin project that builds with one command.
+    New {
+        /// rust, python or js
+        #[arg(long, default_value = "rust")]
+        lang: String,
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PluginTestArgs {
+    /// The component (.wasm)
+    pub plugin: PathBuf,
+    /// The caller's number, E.164 (or "anonymous")
+    #[arg(long)]
+    pub caller: Option<String>,
+    /// The number dialed, E.164
+    #[arg(long)]
+    pub dialed: Option<String>,
+    /// The caller's keys in order; "." is silence for one attempt
+    #[arg(long)]
+    pub digits: Option<String>,
+    /// Tenant-local start of the call, YYYY-MM-DDTHH:MM[:SS]
+    #[arg(long)]
+    pub at: Option<String>,
+    /// The tenant's time zone (IANA) [default: UTC]
+    #[arg(long)]
+    pub time_zone: Option<String>,
+    /// The hotline's prompt language
+    #[arg(long)]
+    pub language: Option<String>,
+    /// A scenario file (TOML) with cases and their expectations
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Run only the case of this name
+    #[arg(long)]
+    pub case: Option<String>,
+    /// Print the transcript of passing cases too
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PluginUploadArgs {
+    /// The component (.wasm)
+    pub plugin: PathBuf,
+    /// The plugin's name (a-z, 0-9, -)
+    #[arg(long)]
+    pub name: String,
+    /// The tenant (id or slug; with --server, its id) that owns it; without, the platform
+    /// catalog
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Who made it (local uploads; over the API the token's owner is the author)
+    #[arg(long)]
+    pub author: Option<String>,
+    /// What changed in this version
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// Upload over the REST API of the server at this URL (http://host:port) instead of into
+    /// the local database
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// With --server: an access token or API key of a plugin author or admin
+    #[arg(long, env = "HOTLINE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -219,6 +301,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             period,
             json,
         }) => billing::rerate(&config, &tenant, &period, json).await,
+        Command::Plugin(PluginCommand::Test(args)) => {
+            let status = plugin::test(args).await?;
+            if status != 0 {
+                std::process::exit(i32::from(status));
+            }
+            Ok(())
+        }
+        Command::Plugin(PluginCommand::Upload(args)) => plugin::upload(&config, args).await,
+        Command::Plugin(PluginCommand::New { lang, name }) => plugin_new::run(&lang, &name),
         Command::Billing(BillingCommand::Invoices { tenant, json }) => {
             billing::invoices(&config, &tenant, json).await
         }

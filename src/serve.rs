@@ -73,10 +73,12 @@ pub async fn run(config: &Config, config_file: Option<&Path>) -> Result<()> {
     let billing = hotline_billing::Billing::new(db.clone(), gateway);
     let billing_tasks = crate::wiring::billing::BillingTasks::start(billing.clone(), store.clone());
 
+    let plugins = plugins(config, &db)?;
     let telephony = crate::wiring::sip::start(config, store.clone()).await?;
     let app = hotline_admin_ui::router(
         AppState::new(store, tokens)
-            .with_billing(crate::wiring::billing::api_context(config, billing)),
+            .with_billing(crate::wiring::billing::api_context(config, billing))
+            .with_plugins(plugins),
     );
     tracing::info!(
         http = %local,
@@ -127,6 +129,28 @@ pub async fn run(config: &Config, config_file: Option<&Path>) -> Result<()> {
     }
     tracing::info!("stopped");
     outcome
+}
+
+/// The plugin side: the engine (pooling, sized by `HostConfig`'s defaults), the registry with
+/// its precompiled artifacts under `<data_dir>/plugins/cache`, and the live HTTP transport
+/// (public addresses only).
+fn plugins(config: &Config, db: &hotline_core::Db) -> Result<hotline_plugins::Plugins> {
+    let host = hotline_plugins::PluginHost::new(hotline_plugins::HostConfig::default())
+        .context("cannot start the plugin engine")?;
+    let cache = config.data_dir.join("plugins").join("cache");
+    let registry = hotline_plugins::registry::Registry::new(
+        Arc::new(host),
+        db.clone(),
+        Some(cache),
+        256 << 20,
+    );
+    let http = hotline_plugins::http_client::ReqwestFetch::new()
+        .context("cannot build the plugins' HTTP client")?;
+    Ok(hotline_plugins::Plugins::new(
+        registry,
+        db.clone(),
+        Arc::new(http),
+    ))
 }
 
 /// Resolves with the signal's name on Ctrl-C (SIGINT) or SIGTERM.

@@ -295,7 +295,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
     }
 }
 
-fn decode_cursor(cursor: &str) -> ApiResult<Uuid> {
+pub(crate) fn decode_cursor(cursor: &str) -> ApiResult<Uuid> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
@@ -303,7 +303,7 @@ fn decode_cursor(cursor: &str) -> ApiResult<Uuid> {
         .ok_or_else(|| ApiError::unprocessable("cursor is not one this API handed out"))
 }
 
-fn encode_cursor(id: Uuid) -> String {
+pub(crate) fn encode_cursor(id: Uuid) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
 }
 

@@ -39,6 +39,9 @@ pub struct AppState {
     pub tokens: TokenService,
     pub metrics: PrometheusHandle,
     pub billing: api::billing_context::BillingContext,
+    /// The plugin registry, settings and log; `None` until [`AppState::with_plugins`]: the
+    /// plugin endpoints then answer 503 and hotlines cannot pin a plugin.
+    pub plugins: Option<hotline_plugins::Plugins>,
 }
 
 impl AppState {
@@ -50,7 +53,22 @@ impl AppState {
             tokens,
             metrics: metrics::handle(),
             billing,
+            plugins: None,
         }
+    }
+
+    /// The same service with the installation's plugin side (its registry's engine validates
+    /// and compiles uploads).
+    pub fn with_plugins(mut self, plugins: hotline_plugins::Plugins) -> Self {
+        self.plugins = Some(plugins);
+        self
+    }
+
+    /// The plugin side, or 503 when this server runs without it.
+    pub fn plugins(&self) -> problem::ApiResult<&hotline_plugins::Plugins> {
+        self.plugins
+            .as_ref()
+            .ok_or_else(|| problem::ApiError::unavailable("plugins are not enabled on this server"))
     }
 
     /// The same service with this billing (a payment gateway, the seller, a clock).
@@ -84,6 +102,7 @@ errors are application/problem+json; updates are JSON Merge Patch with If-Match.
         (name = "audit", description = "Configuration changes"),
         (name = "trunks", description = "Carrier trunks (the operator's)"),
         (name = "calls", description = "Call history: one record per finished call"),
+        (name = "plugins", description = "IVR and agent-script plugins: the tenant's own and the platform catalog, immutable versions, the plugin log, plugin settings"),
         (name = "billing", description = "Tariffs, contracts, usage, invoices, credit notes, revenue; Idempotency-Key on money-moving POSTs")
     )
 )]
@@ -125,6 +144,10 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(api::audit::routes())
         .merge(api::trunks::routes())
         .merge(api::calls::routes())
+        .merge(api::plugins::routes())
+        .merge(api::plugin_catalog::routes())
+        .merge(api::plugin_log::routes())
+        .merge(api::plugin_settings::routes())
         .merge(api::tariffs::routes())
         .merge(api::billing_accounts::routes())
         .merge(api::contracts::routes())

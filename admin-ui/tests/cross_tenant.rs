@@ -74,6 +74,14 @@ fn matrix() -> Vec<(Method, &'static str, Option<Value>)> {
         (M::POST, "/api/v1/tenants/{tenant_id}/invoices/{id}/void", None),
         (M::GET, "/api/v1/tenants/{tenant_id}/invoices/{id}/credit-notes", None),
         (M::POST, "/api/v1/tenants/{tenant_id}/invoices/{id}/credit-notes", Some(json!({ "lines": [{ "description": "refund", "amount_minor": 100 }] }))),
+        (M::GET, "/api/v1/tenants/{tenant_id}/plugins", None),
+        (M::GET, "/api/v1/tenants/{tenant_id}/plugins/log", None),
+        (M::GET, "/api/v1/tenants/{tenant_id}/plugins/settings", None),
+        (M::PUT, "/api/v1/tenants/{tenant_id}/plugins/settings", Some(json!({ "http_allowlist": ["evil.example.com"] }))),
+        (M::GET, "/api/v1/tenants/{tenant_id}/plugins/{name}", None),
+        (M::GET, "/api/v1/tenants/{tenant_id}/plugins/{name}/versions", None),
+        (M::POST, "/api/v1/tenants/{tenant_id}/plugins/{name}/versions", None),
+        (M::GET, "/api/v1/tenants/{tenant_id}/plugins/{name}/versions/{version}", None),
     ]
 }
 
@@ -135,10 +143,28 @@ fn ghost_ids() -> Ids {
         spare_invoice: id(),
         tariff: id(),
         tariff_version: "2".into(),
+        plugin: format!("ghost-{}", uuid::Uuid::now_v7().simple()),
+        plugin_version: "1".into(),
     }
 }
 
+/// A request of the matrix: PATCH and DELETE with `If-Match: "1"`, PUT of plugin settings with
+/// `If-Match: "0"` (never changed), an upload with the probe guest as its body.
 async fn send(app: &App, method: &Method, path: &str, token: &str, body: &Option<Value>) -> Reply {
+    if *method == Method::POST && path.ends_with("/versions") && path.contains("/plugins/") {
+        return app.upload(path, token, guest("probe")).await;
+    }
+    if *method == Method::PUT && path.ends_with("/plugins/settings") {
+        return app
+            .request(
+                method.clone(),
+                path,
+                Some(token),
+                body.clone(),
+                &[("if-match", "\"0\"")],
+            )
+            .await;
+    }
     let mut headers = vec![];
     if *method == Method::PATCH || *method == Method::DELETE {
         headers.push(("if-match", "\"1\""));
@@ -205,8 +231,14 @@ async fn other_tenants_admin_finds_nothing(backend: hotline_core::Backend) {
                 ghost_reply.2
             );
 
-            // The attacker's own URL with the victim's ids.
-            if template.contains("{id}") || template.contains("{queue_id}") {
+            // The attacker's own URL with the victim's ids. (Uploading under its own URL with the
+            // victim's plugin name makes a plugin of the attacker's own: names are per tenant,
+            // which `plugins.rs` shows.)
+            let own_upload = method == Method::POST && template.ends_with("/versions");
+            if template.contains("{id}")
+                || template.contains("{queue_id}")
+                || (template.contains("{name}") && !own_upload)
+            {
                 let want = expected_on_own_url(&method, template);
                 let path = fill(template, &attacker.id, &victim.ids);
                 let reply = send(app, &method, &path, &attacker.admin, &body).await;
@@ -384,6 +416,18 @@ async fn references_cannot_cross_tenants(backend: hotline_core::Backend) {
             json!({ "user_id": a.ids.user }),
             "user_id",
         ),
+        (
+            Method::POST,
+            b.url("/hotlines"),
+            json!({ "name": "x8", "ivr_plugin": { "plugin": a.ids.plugin, "version": 1 } }),
+            "ivr_plugin",
+        ),
+        (
+            Method::PATCH,
+            b.url(&format!("/hotlines/{}", b.ids.hotline)),
+            json!({ "ivr_plugin": { "plugin": a.ids.plugin, "version": 1 } }),
+            "ivr_plugin",
+        ),
     ];
     let before = app.fingerprint().await;
     // The operator, too, cannot point one tenant's number at another tenant's hotline.
@@ -418,6 +462,13 @@ async fn references_cannot_cross_tenants(backend: hotline_core::Backend) {
                 b.url("/hotlines"),
                 json!({ "name": "x7", "open_action": { "action": "forward-agent", "agent_id": a.ids.agent } }),
                 "open_action.agent_id",
+                op,
+            ),
+            (
+                Method::PATCH,
+                b.url(&format!("/hotlines/{}", b.ids.hotline)),
+                json!({ "ivr_plugin": { "plugin": a.ids.plugin, "version": 1 } }),
+                "ivr_plugin",
                 op,
             ),
         ])

@@ -70,6 +70,7 @@ async fn openapi_document_lists_exactly_the_routes(backend: hotline_core::Backen
             .replace("{queue_id}", &uuid::Uuid::now_v7().to_string())
             .replace("{agent_id}", &uuid::Uuid::now_v7().to_string())
             .replace("{version}", "1")
+            .replace("{name}", "menu")
             .replace("{id}", &uuid::Uuid::now_v7().to_string());
         let method = method.parse().expect("method");
         let (status, _, body) = app.request(method, &path, None, Some(json!({})), &[]).await;

@@ -142,6 +142,19 @@ fn table() -> Vec<Row> {
         row(&put,    "/api/v1/tariffs/{id}/versions/{version}",                 A::TariffManage,       [N, N, N, N, N], Some(|_| tariff_prices(2, "2026-07-01", "0.06")), F::No),
         row(&post,   "/api/v1/tariffs/{id}/versions",                           A::TariffManage,       [N, N, N, N, N], Some(|_| tariff_prices(3, "2026-09-01", "0.07")), F::No),
         row(&get,    "/api/v1/billing/revenue",                                 A::BillingManage,      [N, N, N, N, N], None, F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/plugins",                     A::PluginRead,         [Y, N, N, Y, N], None, F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/plugins/log",                 A::PluginLogRead,      [Y, Y, N, Y, N], None, F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/plugins/settings",            A::PluginRead,         [Y, N, N, Y, N], None, F::No),
+        row(&put,    "/api/v1/tenants/{tenant_id}/plugins/settings",            A::PluginSettingsWrite, [Y, N, N, N, N], Some(|n| json!({ "http_allowlist": [format!("crm{n}.a.example")] })), F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/plugins/{name}",              A::PluginRead,         [Y, N, N, Y, N], None, F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/plugins/{name}/versions",     A::PluginRead,         [Y, N, N, Y, N], None, F::No),
+        row(&post,   "/api/v1/tenants/{tenant_id}/plugins/{name}/versions",     A::PluginUpload,       [Y, N, N, Y, N], Some(|_| json!("{component}")), F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/plugins/{name}/versions/{version}", A::PluginRead,   [Y, N, N, Y, N], None, F::No),
+        row(&get,    "/api/v1/plugins",                                         A::PluginRead,         [Y, N, N, Y, N], None, F::No),
+        row(&get,    "/api/v1/plugins/{name}",                                  A::PluginRead,         [Y, N, N, Y, N], None, F::No),
+        row(&get,    "/api/v1/plugins/{name}/versions",                         A::PluginRead,         [Y, N, N, Y, N], None, F::No),
+        row(&post,   "/api/v1/plugins/{name}/versions",                         A::PluginCatalogManage, [N, N, N, N, N], Some(|_| json!("{component}")), F::No),
+        row(&get,    "/api/v1/plugins/{name}/versions/{version}",               A::PluginRead,         [Y, N, N, Y, N], None, F::No),
     ]
 }
 
@@ -155,7 +168,8 @@ fn every_action() -> Vec<Action> {
         PlatformUserManage, PlatformAuditRead, TrunkManage, TenantRead, NumberRead, NumberRoute,
         HotlineRead, HotlineWrite, QueueRead, QueueWrite, QueueMembersWrite, AgentRead, AgentWrite,
         PromptRead, PromptWrite, UserRead, UserWrite, ApiKeyManage, AuditRead, CallHistoryRead,
-        TariffManage, BillingManage, BillingRead,
+        TariffManage, BillingManage, BillingRead, PluginCatalogManage, PluginRead, PluginUpload,
+        PluginLogRead, PluginSettingsWrite,
     ];
     for action in &all {
         match action {
@@ -164,7 +178,8 @@ fn every_action() -> Vec<Action> {
             | NumberRoute | HotlineRead | HotlineWrite | QueueRead | QueueWrite
             | QueueMembersWrite | AgentRead | AgentWrite | PromptRead | PromptWrite | UserRead
             | UserWrite | ApiKeyManage | AuditRead | CallHistoryRead | TariffManage | BillingManage
-            | BillingRead => {}
+            | BillingRead | PluginCatalogManage | PluginRead | PluginUpload | PluginLogRead
+            | PluginSettingsWrite => {}
         }
     }
     all
@@ -422,6 +437,8 @@ async fn each_role_does_exactly_what_the_table_says(backend: hotline_core::Backe
         trunk: str_of(&trunk, "id"),
         tariff,
         tariff_version: "2".into(),
+        plugin: CATALOG_PLUGIN.into(),
+        plugin_version: "1".into(),
         ..Ids::default()
     };
 
@@ -445,6 +462,8 @@ async fn each_role_does_exactly_what_the_table_says(backend: hotline_core::Backe
             if row.method == Method::PATCH {
                 headers.push(("if-match", version_of(app, &path).await));
                 headers.push(("content-type", "application/merge-patch+json".into()));
+            } else if row.method == Method::PUT && path.ends_with("/plugins/settings") {
+                headers.push(("if-match", version_of(app, &path).await));
             } else if row.method == Method::DELETE {
                 // Fresh targets are at version 1; routes without versions ignore it.
                 headers.push(("if-match", "\"1\"".into()));
@@ -453,15 +472,18 @@ async fn each_role_does_exactly_what_the_table_says(backend: hotline_core::Backe
                 headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let body = row.body.map(|f| with_ids(f(n), &tenant_ids));
             let before = app.fingerprint().await;
-            let reply = app
-                .request(
+            let reply = if body == Some(json!("{component}")) {
+                app.upload(&path, &who.token, guest("probe")).await
+            } else {
+                app.request(
                     row.method.clone(),
                     &path,
                     Some(&who.token),
                     body.clone(),
                     &headers,
                 )
-                .await;
+                .await
+            };
             if allowed {
                 assert!(
                     reply.0.is_success(),

@@ -74,6 +74,8 @@ pub enum Action {
     /// Billing accounts, contracts, closing periods, finalizing, voiding, credit notes, and the
     /// firm's revenue across tenants.
     BillingManage,
+    /// Upload versions into the platform's plugin catalog (every tenant may use them).
+    PluginCatalogManage,
     // Inside a tenant.
     TenantRead,
     NumberRead,
@@ -96,6 +98,14 @@ pub enum Action {
     CallHistoryRead,
     /// The tenant's usage, invoices, credit notes, billing account and contract.
     BillingRead,
+    /// The tenant's plugins and the platform's catalog, their versions, the plugin settings.
+    PluginRead,
+    /// Upload a version of one of the tenant's plugins.
+    PluginUpload,
+    /// The tenant's plugin log (why a plugin failed, what it logged; may name callers).
+    PluginLogRead,
+    /// The tenant's plugin settings: which hosts its plugins may reach.
+    PluginSettingsWrite,
 }
 
 use Action::*;
@@ -124,6 +134,10 @@ const TABLE: &[(Role, &[Action])] = &[
             AuditRead,
             CallHistoryRead,
             BillingRead,
+            PluginRead,
+            PluginUpload,
+            PluginLogRead,
+            PluginSettingsWrite,
         ],
     ),
     (
@@ -138,6 +152,7 @@ const TABLE: &[(Role, &[Action])] = &[
             PromptRead,
             UserRead,
             CallHistoryRead,
+            PluginLogRead,
         ],
     ),
     (Agent, &[TenantRead, QueueRead, PromptRead]),
@@ -150,6 +165,9 @@ const TABLE: &[(Role, &[Action])] = &[
             QueueRead,
             PromptRead,
             PromptWrite,
+            PluginRead,
+            PluginUpload,
+            PluginLogRead,
         ],
     ),
     (BillingViewer, &[TenantRead, NumberRead, BillingRead]),
@@ -194,6 +212,7 @@ mod tests {
                 TrunkManage,
                 TariffManage,
                 BillingManage,
+                PluginCatalogManage,
             ] {
                 assert!(!permits(role, action), "{role:?} must not {action:?}");
             }
@@ -215,6 +234,20 @@ mod tests {
             .filter(|role| permits(*role, BillingRead))
             .collect();
         assert_eq!(readers, vec![PlatformAdmin, TenantAdmin, BillingViewer]);
+    }
+
+    #[test]
+    fn plugins_are_uploaded_by_plugin_authors_and_admins_only() {
+        let uploaders: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|role| permits(*role, PluginUpload))
+            .collect();
+        assert_eq!(uploaders, vec![PlatformAdmin, TenantAdmin, PluginAuthor]);
+        let allowlisters: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|role| permits(*role, PluginSettingsWrite))
+            .collect();
+        assert_eq!(allowlisters, vec![PlatformAdmin, TenantAdmin]);
     }
 
     #[test]

@@ -40,15 +40,25 @@ pub fn created<S: Spec>(
     (StatusCode::CREATED, headers, Json(stored))
 }
 
+/// The resource as it is and as the patch would make it.
+pub async fn patched_spec<S: Spec>(
+    state: &AppState,
+    ctx: &TenantCtx,
+    id: S::Id,
+    patch: &Value,
+) -> ApiResult<(S, S)> {
+    let current = state.store.get::<S>(&ctx.scope, id).await?;
+    let spec = patched(&current.spec, patch)?;
+    Ok((current.spec, spec))
+}
+
 pub async fn update<S: Spec>(
     state: &AppState,
     ctx: &TenantCtx,
     id: S::Id,
     expected_version: i64,
-    patch: &Value,
+    spec: S,
 ) -> ApiResult<(HeaderMap, Json<Stored<S>>)> {
-    let current = state.store.get::<S>(&ctx.scope, id).await?;
-    let spec = patched(&current.spec, patch)?;
     let stored = state
         .store
         .update(&ctx.actor(), &ctx.scope, id, expected_version, spec)
@@ -56,7 +66,10 @@ pub async fn update<S: Spec>(
     Ok((etag(stored.version), Json(stored)))
 }
 
-/// Generate the handlers of one `Spec` resource inside the invoking module.
+/// Generate the handlers of one `Spec` resource inside the invoking module. `check`, when
+/// given, is an async fn `(state, ctx, current: Option<&Spec>, new: &Spec) -> ApiResult<()>`
+/// that a create or patch must pass before the store sees it (for rules that need another
+/// crate's data, like the hotline's plugin pin).
 macro_rules! spec_resource {
     (
         spec: $spec:ty,
@@ -67,7 +80,8 @@ macro_rules! spec_resource {
         read: $read:expr,
         create: $create:expr,
         update: $update:expr,
-        delete: $delete:expr $(,)?
+        delete: $delete:expr
+        $(, check: $check:path)? $(,)?
     ) => {
         use axum::extract::State;
         use axum::http::{HeaderMap, StatusCode};
@@ -98,6 +112,7 @@ macro_rules! spec_resource {
             ApiJson(spec): ApiJson<$spec>,
         ) -> ApiResult<(StatusCode, HeaderMap, Json<Stored<$spec>>)> {
             ctx.require($create)?;
+            $( $check(&state, &ctx, None, &spec).await?; )?
             let stored = state.store.create(&ctx.actor(), &ctx.scope, spec).await?;
             let collection = $collection.replace("{tenant_id}", &ctx.scope.tenant_id().to_string());
             Ok(generic::created(&collection, stored))
@@ -130,7 +145,10 @@ macro_rules! spec_resource {
             ApiJson(body): ApiJson<serde_json::Value>,
         ) -> ApiResult<(HeaderMap, Json<Stored<$spec>>)> {
             ctx.require($update)?;
-            generic::update::<$spec>(&state, &ctx, id, version, &body).await
+            #[allow(unused_variables)]
+            let (current, spec) = generic::patched_spec::<$spec>(&state, &ctx, id, &body).await?;
+            $( $check(&state, &ctx, Some(&current), &spec).await?; )?
+            generic::update::<$spec>(&state, &ctx, id, version, spec).await
         }
 
         #[utoipa::path(delete, path = $item, tag = $tag,

@@ -9,7 +9,8 @@
 //! Each tenant is billed too ([`BILLING_NOW`] is billing's clock): its own tariff, an account and
 //! a contract from December 2025, and a call in each of January, February and March, closed so
 //! that December and January are finalized, February waits out its grace period and March is
-//! open.
+//! open. Each tenant has a private IVR plugin (`menu-<slug>`, version 1, the probe guest) and a
+//! line in its plugin log; the platform catalog holds [`CATALOG_PLUGIN`].
 //!
 //! [`API_ROUTES`] is the list of every `/api/v1` route; `openapi.rs` checks it against the
 //! router's OpenAPI document both ways, and `cross_tenant.rs` and `rbac.rs` check that their
@@ -158,7 +159,62 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/tariffs/{id}/versions/{version}"),
     ("GET", "/api/v1/billing/revenue"),
     ("POST", "/api/v1/billing/stripe/webhook"),
+    ("GET", "/api/v1/tenants/{tenant_id}/plugins"),
+    ("GET", "/api/v1/tenants/{tenant_id}/plugins/log"),
+    ("GET", "/api/v1/tenants/{tenant_id}/plugins/settings"),
+    ("PUT", "/api/v1/tenants/{tenant_id}/plugins/settings"),
+    ("GET", "/api/v1/tenants/{tenant_id}/plugins/{name}"),
+    ("GET", "/api/v1/tenants/{tenant_id}/plugins/{name}/versions"),
+    (
+        "POST",
+        "/api/v1/tenants/{tenant_id}/plugins/{name}/versions",
+    ),
+    (
+        "GET",
+        "/api/v1/tenants/{tenant_id}/plugins/{name}/versions/{version}",
+    ),
+    ("GET", "/api/v1/plugins"),
+    ("GET", "/api/v1/plugins/{name}"),
+    ("GET", "/api/v1/plugins/{name}/versions"),
+    ("POST", "/api/v1/plugins/{name}/versions"),
+    ("GET", "/api/v1/plugins/{name}/versions/{version}"),
 ];
+
+/// The largest component the service under test accepts (the probe guest is ~80 KiB).
+pub const UPLOAD_LIMIT: usize = 1 << 20;
+
+/// The platform catalog's plugin in the [`World`] fixture.
+pub const CATALOG_PLUGIN: &str = "catalog-menu";
+
+/// A test guest's component (built by plugins/tests/guests/build.sh, which the test command
+/// runs first). A missing guest fails loudly: these tests are never skipped.
+pub fn guest(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins/tests/guests/out")
+        .join(format!("{name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "test guest {} is missing ({e}): run plugins/tests/guests/build.sh (scripts/test.sh does)",
+            path.display()
+        )
+    })
+}
+
+/// One plugin engine for the whole test binary (on-demand allocation; it only validates and
+/// compiles uploads, and runs the odd plugin).
+pub fn plugin_host() -> Arc<hotline_plugins::PluginHost> {
+    static HOST: std::sync::OnceLock<Arc<hotline_plugins::PluginHost>> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        Arc::new(
+            hotline_plugins::PluginHost::new(hotline_plugins::HostConfig {
+                pooling: false,
+                ..hotline_plugins::HostConfig::default()
+            })
+            .expect("a plugin engine"),
+        )
+    })
+    .clone()
+}
 
 /// Routes called without credentials (verified otherwise), outside the RBAC table.
 pub const UNAUTHENTICATED_ROUTES: &[(&str, &str)] = &[
@@ -215,6 +271,8 @@ pub struct App {
     /// Billing as the service uses it, on [`App::clock`].
     pub billing: Billing,
     pub clock: TestClock,
+    /// The plugin side as the service uses it (no HTTP leaves: the transport is simulated).
+    pub plugins: hotline_plugins::Plugins,
 }
 
 impl App {
@@ -247,7 +305,23 @@ impl App {
             },
             default_grace: Duration::from_secs(24 * 3600),
         };
-        let router = router(AppState::new(store.clone(), tokens.clone()).with_billing(context));
+        let registry = hotline_plugins::registry::Registry::new(
+            plugin_host(),
+            test_db.db.clone(),
+            None,
+            64 << 20,
+        )
+        .with_max_component_bytes(UPLOAD_LIMIT);
+        let plugins = hotline_plugins::Plugins::new(
+            registry,
+            test_db.db.clone(),
+            Arc::new(hotline_plugins::simulate::sim_http::SimHttpFetch { entries: vec![] }),
+        );
+        let router = router(
+            AppState::new(store.clone(), tokens.clone())
+                .with_billing(context)
+                .with_plugins(plugins.clone()),
+        );
         let mut app = Self {
             backend,
             test_db,
@@ -257,6 +331,7 @@ impl App {
             operator: String::new(),
             billing,
             clock,
+            plugins,
         };
         app.operator = app.login(OPERATOR_EMAIL, PASSWORD).await;
         app
@@ -356,6 +431,18 @@ impl App {
         .await
     }
 
+    /// `POST` a component's bytes as `application/wasm`.
+    pub async fn upload(&self, path: &str, token: &str, component: Vec<u8>) -> Reply {
+        self.request_raw(
+            Method::POST,
+            path,
+            Some(token),
+            component,
+            &[("content-type", "application/wasm")],
+        )
+        .await
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>, if_match: Option<&str>) -> Reply {
         let headers: Vec<(&str, &str)> = if_match.map(|m| ("if-match", m)).into_iter().collect();
         self.request(Method::DELETE, path, token, None, &headers)
@@ -408,7 +495,15 @@ impl App {
             ));
         }
         for table in [
-            "tenants", "prompts", "queues", "hotlines", "numbers", "agents", "users", "trunks",
+            "tenants",
+            "prompts",
+            "queues",
+            "hotlines",
+            "numbers",
+            "agents",
+            "users",
+            "trunks",
+            "plugin_settings",
         ] {
             queries.push((
                 format!("{table} versions"),
@@ -431,6 +526,10 @@ impl App {
             (
                 "penalties",
                 "SELECT CAST(COALESCE(SUM(penalty), 0) AS BIGINT) AS n FROM queue_members",
+            ),
+            (
+                "plugin versions",
+                "SELECT CAST(COALESCE(SUM(latest_version), 0) AS BIGINT) AS n FROM plugins",
             ),
         ] {
             queries.push((name.to_string(), sql.to_string()));
@@ -574,6 +673,10 @@ pub struct Ids {
     pub tariff: String,
     /// Its latest version, not yet in effect.
     pub tariff_version: String,
+    /// The tenant's private IVR plugin (on the operator's routes: the catalog's), by name.
+    pub plugin: String,
+    /// A version of it.
+    pub plugin_version: String,
 }
 
 impl Ids {
@@ -591,6 +694,7 @@ impl Ids {
             "calls" => &self.call,
             "invoices" => &self.invoice,
             "tariffs" => &self.tariff,
+            "plugins" => &self.plugin,
             other => panic!("no fixture id for collection {other:?}"),
         }
     }
@@ -609,13 +713,14 @@ impl Ids {
             self.closing_invoice.clone(),
             self.spare_invoice.clone(),
             self.tariff.clone(),
+            self.plugin.clone(),
         ]
     }
 }
 
 /// Fill an OpenAPI path template: `{tenant_id}` with `tenant`, `{queue_id}` and `{agent_id}`
-/// with the queue and agent of `ids`, `{version}` with its tariff version, and `{id}` with the id
-/// of the collection before it.
+/// with the queue and agent of `ids`, `{name}` with its plugin, `{version}` with its plugin's
+/// or tariff's version, and `{id}` with the id of the collection before it.
 pub fn fill(template: &str, tenant: &str, ids: &Ids) -> String {
     let segments: Vec<&str> = template.split('/').collect();
     let mut out: Vec<String> = Vec::new();
@@ -624,6 +729,8 @@ pub fn fill(template: &str, tenant: &str, ids: &Ids) -> String {
             "{tenant_id}" => tenant.to_string(),
             "{queue_id}" => ids.queue.clone(),
             "{agent_id}" => ids.agent.clone(),
+            "{name}" => ids.plugin.clone(),
+            "{version}" if i >= 3 && segments[i - 3] == "plugins" => ids.plugin_version.clone(),
             "{version}" => ids.tariff_version.clone(),
             "{id}" => ids.for_collection(segments[i - 1]).to_string(),
             literal => literal.to_string(),
@@ -681,6 +788,16 @@ impl World {
     /// The fixture with billing sending to `gateway`.
     pub async fn with_gateway(backend: Backend, gateway: Option<Arc<dyn PaymentGateway>>) -> Self {
         let app = App::with_gateway(backend, gateway).await;
+        let (status, _, catalog) = app
+            .upload(
+                &format!(
+                    "/api/v1/plugins/{CATALOG_PLUGIN}/versions?notes=the%20catalog%27s%20menu"
+                ),
+                &app.operator,
+                guest("probe"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "catalog upload: {catalog}");
         let mut a = populate(&app, "tenant-a", "+421 2 1111 0001").await;
         let b = populate(&app, "tenant-b", "+421 2 2222 0001").await;
         let mut a_roles = vec![(Role::TenantAdmin, a.admin.clone())];
@@ -747,6 +864,28 @@ async fn finished_call(app: &App, tenant_id: &str) -> String {
         .await
         .expect("store a call record");
     record.call_id.to_string()
+}
+
+/// A line in the tenant's plugin log, as the host writes one about a failed run.
+async fn plugin_log_line(app: &App, tenant_id: &str, plugin: &str) {
+    use hotline_plugins::plugin_log::{LogLevel, LogLine, LogSource};
+    let scope =
+        hotline_core::PlatformScope::from_verified().tenant(tenant_id.parse().expect("tenant id"));
+    let line = LogLine {
+        id: uuid::Uuid::now_v7(),
+        at: hotline_core::time::now(),
+        call_id: Some(hotline_core::ids::CallId::new()),
+        plugin: plugin.to_string(),
+        version: 1,
+        level: LogLevel::Error,
+        source: LogSource::Host,
+        message: "the plugin failed (cpu budget of 50 ms exhausted); the hotline's fallback took the call".into(),
+    };
+    app.plugins
+        .log()
+        .append(&scope, &[line])
+        .await
+        .expect("a plugin log line");
 }
 
 /// A tenant with an admin and one resource of every kind, made through the API.
@@ -835,6 +974,16 @@ async fn populate(app: &App, slug: &str, number: &str) -> TenantFx {
         .await;
     let call = finished_call(app, &id).await;
     let billed = bill(app, &id, slug).await;
+    let plugin = format!("menu-{slug}");
+    let (status, _, version) = app
+        .upload(
+            &format!("{base}/plugins/{plugin}/versions"),
+            &admin,
+            guest("probe"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "plugin upload: {version}");
+    plugin_log_line(app, &id, &plugin).await;
     TenantFx {
         id,
         slug: slug.to_string(),
@@ -857,6 +1006,8 @@ async fn populate(app: &App, slug: &str, number: &str) -> TenantFx {
             spare_invoice: billed.december,
             tariff: billed.tariff,
             tariff_version: "2".into(),
+            plugin,
+            plugin_version: "1".into(),
         },
         api_key_secret: str_of(&key, "secret"),
     }

@@ -84,6 +84,8 @@ const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite":
     6 "0006_call_records",
     7 "0007_billing",
     8 "0008_billing_idempotency",
+    9 "0009_plugins",
+    10 "0010_plugin_settings",
 );
 const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     1 "0001_tenants",
@@ -94,6 +96,8 @@ const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres":
     6 "0006_call_records",
     7 "0007_billing",
     8 "0008_billing_idempotency",
+    9 "0009_plugins",
+    10 "0010_plugin_settings",
 );
 
 /// A pool over SQLite or PostgreSQL.
