@@ -94,6 +94,8 @@ pub enum Action {
     AuditRead,
     /// The tenant's call history (caller numbers included).
     CallHistoryRead,
+    /// Play or download a call's recording (what was said: card numbers, health data).
+    RecordingListen,
     /// The tenant's usage, invoices, credit notes, billing account and contract.
     BillingRead,
 }
@@ -123,6 +125,7 @@ const TABLE: &[(Role, &[Action])] = &[
             ApiKeyManage,
             AuditRead,
             CallHistoryRead,
+            RecordingListen,
             BillingRead,
         ],
     ),
@@ -138,6 +141,7 @@ const TABLE: &[(Role, &[Action])] = &[
             PromptRead,
             UserRead,
             CallHistoryRead,
+            RecordingListen,
         ],
     ),
     (Agent, &[TenantRead, QueueRead, PromptRead]),
@@ -215,6 +219,15 @@ mod tests {
             .filter(|role| permits(*role, BillingRead))
             .collect();
         assert_eq!(readers, vec![PlatformAdmin, TenantAdmin, BillingViewer]);
+    }
+
+    #[test]
+    fn recordings_are_heard_by_admins_and_supervisors_only() {
+        let listeners: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|role| permits(*role, RecordingListen))
+            .collect();
+        assert_eq!(listeners, vec![PlatformAdmin, TenantAdmin, Supervisor]);
     }
 
     #[test]
