@@ -79,7 +79,7 @@ pub async fn run(config: &Config, config_file: Option<&Path>) -> Result<()> {
 
     let telephony = crate::wiring::sip::start(config, store.clone()).await?;
     let app = hotline_admin_ui::router(
-        AppState::new(store, tokens)
+        AppState::new(store, tokens, files)
             .with_billing(crate::wiring::billing::api_context(config, billing)),
     );
     tracing::info!(
