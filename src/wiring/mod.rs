@@ -8,6 +8,12 @@ pub mod billing;
 pub mod calls;
 pub mod directory;
 pub mod files;
+pub mod prompt_cache;
+#[cfg_attr(
+    not(test),
+    expect(dead_code, reason = "the call engine takes it in wiring::sip")
+)]
+pub mod prompts;
 pub mod registrar;
 pub mod sip;
 pub mod trunks;
