@@ -46,6 +46,7 @@ pub struct Config {
     /// Where the SQLite database, the generated JWT key, recordings and prompts live.
     pub data_dir: PathBuf,
     pub database: DatabaseConfig,
+    pub files: FilesConfig,
     pub http: HttpConfig,
     pub sip: SipConfig,
     pub rtp: RtpConfig,
@@ -70,6 +71,14 @@ impl fmt::Debug for DatabaseConfig {
             )
             .finish()
     }
+}
+
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesConfig {
+    /// The tenants' files (prompt audio, call recordings), each tenant under its own prefix;
+    /// absent means `<data_dir>/files`.
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -219,6 +228,7 @@ impl Default for Config {
         Self {
             data_dir: PathBuf::from("./hotline-data"),
             database: DatabaseConfig::default(),
+            files: FilesConfig::default(),
             http: HttpConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             },
@@ -379,6 +389,14 @@ impl Config {
         }
     }
 
+    /// The directory of the tenants' files: `files.dir`, or `files` in the data directory.
+    pub fn files_dir(&self) -> PathBuf {
+        self.files
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("files"))
+    }
+
     /// A copy safe to show: the database URL resolved and its password masked, the JWT secret
     /// replaced by `***`.
     pub fn redacted(&self) -> Config {
@@ -528,6 +546,17 @@ impl Config {
 
         if self.data_dir.as_os_str().is_empty() {
             problem("data_dir", "must not be empty".into());
+        }
+        if self
+            .files
+            .dir
+            .as_ref()
+            .is_some_and(|d| d.as_os_str().is_empty())
+        {
+            problem(
+                "files.dir",
+                "must not be empty (leave it out for <data_dir>/files)".into(),
+            );
         }
         if let Err(err) = hotline_core::Backend::from_url(&self.database_url()) {
             problem("database.url", err.to_string());
@@ -799,6 +828,26 @@ mod tests {
         assert_eq!(config.sip.listen.to_string(), "0.0.0.0:5060");
         assert_eq!((config.rtp.port_min, config.rtp.port_max), (20000, 29999));
         assert_eq!(config.auth.refresh_token_ttl_secs, 2_592_000);
+        assert_eq!(config.files_dir(), PathBuf::from("./hotline-data/files"));
+    }
+
+    #[test]
+    fn the_files_directory_follows_the_data_directory_unless_set() {
+        let moved = Config::load_from(None, env_of(&[("HOTLINE_DATA_DIR", "/var/lib/hotline")]))
+            .expect("valid");
+        assert_eq!(moved.files_dir(), PathBuf::from("/var/lib/hotline/files"));
+        let (_dir, path) = file("[files]\ndir = \"/srv/hotline-files\"\n");
+        let set = Config::load_from(Some(&path), env_of(&[])).expect("valid");
+        assert_eq!(set.files_dir(), PathBuf::from("/srv/hotline-files"));
+        let from_env =
+            Config::load_from(None, env_of(&[("HOTLINE_FILES_DIR", "/mnt/files")])).expect("valid");
+        assert_eq!(from_env.files_dir(), PathBuf::from("/mnt/files"));
+        let (_dir, path) = file("[files]\ndir = \"\"\n");
+        let err = Config::load_from(Some(&path), env_of(&[])).expect_err("empty");
+        assert!(
+            err.to_string().contains("files.dir (HOTLINE_FILES_DIR)"),
+            "{err}"
+        );
     }
 
     #[test]

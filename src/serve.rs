@@ -1,16 +1,18 @@
-//! `hotline serve`: wires the configuration, the database, the tenant store, billing and the token
-//! service into the HTTP API, starts the telephony side (SIP stack, registrar, trunks, call engine;
-//! see `wiring::sip`) and billing's background work (periodic close, seat and number ownership,
-//! and the Stripe outbox only when a key is configured; see `wiring::billing`), and runs them until
-//! Ctrl-C or SIGTERM.
+//! `hotline serve`: wires the configuration, the database, the tenant store, the tenants' file
+//! store (`wiring::files`), billing and the token service into the HTTP API, starts the telephony
+//! side (SIP stack, registrar, trunks, call engine; see `wiring::sip`) and billing's background
+//! work (periodic close, seat and number ownership, and the Stripe outbox only when a key is
+//! configured; see `wiring::billing`), and runs them until Ctrl-C or SIGTERM.
 //!
-//! Start-up order matters: the database is migrated and the signing key loaded before the port is
-//! bound, so a server that accepts connections is a server that can answer them. On shutdown the
-//! listener stops accepting at once and requests in flight get [`DRAIN_TIMEOUT`] to finish; a
-//! connection that outlives it (a stuck client) is dropped rather than holding the process.
+//! Start-up order matters: the database is migrated, the signing key loaded and the recordings a
+//! crash left open repaired before the port is bound and before any call is taken, so a server
+//! that accepts connections is a server that can answer them. On shutdown the listener stops
+//! accepting at once and requests in flight get [`DRAIN_TIMEOUT`] to finish; a connection that
+//! outlives it (a stuck client) is dropped rather than holding the process.
 //!
-//! What is logged: the listen address, the database backend and its redacted URL, and, while no
-//! platform admin exists, the exact commands to create one and log in. Never a secret.
+//! What is logged: the listen address, the database backend and its redacted URL, the files
+//! directory, and, while no platform admin exists, the exact commands to create one and log in.
+//! Never a secret.
 
 use std::future::IntoFuture;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -48,6 +50,8 @@ pub async fn run(config: &Config, config_file: Option<&Path>) -> Result<()> {
         Duration::from_secs(config.auth.access_token_ttl_secs),
         Duration::from_secs(config.auth.refresh_token_ttl_secs),
     );
+    let files = crate::wiring::files::open(config)?;
+    crate::wiring::files::repair_recordings(files.root()).await?;
 
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
@@ -74,9 +78,9 @@ pub async fn run(config: &Config, config_file: Option<&Path>) -> Result<()> {
     let billing_tasks = crate::wiring::billing::BillingTasks::start(billing.clone(), store.clone());
 
     let plugins = plugins(config, &db)?;
-    let telephony = crate::wiring::sip::start(config, store.clone()).await?;
+    let telephony = crate::wiring::sip::start(config, store.clone(), files.clone()).await?;
     let app = hotline_admin_ui::router(
-        AppState::new(store, tokens)
+        AppState::new(store, tokens, files)
             .with_billing(crate::wiring::billing::api_context(config, billing))
             .with_plugins(plugins),
     );
@@ -85,6 +89,7 @@ pub async fn run(config: &Config, config_file: Option<&Path>) -> Result<()> {
         sip = ?telephony.sip_addrs(),
         backend = db.backend().name(),
         data_dir = %config.data_dir.display(),
+        files = %config.files_dir().display(),
         "hotline listening"
     );
 

@@ -228,17 +228,13 @@ pub fn json_error(err: serde_json::Error) -> ApiError {
     }
 }
 
-/// The version a client read, from `If-Match: "<version>"`. Required on every update.
+/// The version a client read, from `If-Match: "<version>"`. Required on every update; where a
+/// whole replacement may go without it (a prompt's audio), `Option<IfMatch>` checks it only
+/// when sent.
 pub struct IfMatch(pub i64);
 
-impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .headers
-            .get(header::IF_MATCH)
-            .ok_or_else(ApiError::precondition_required)?;
+impl IfMatch {
+    fn parse(value: &HeaderValue) -> ApiResult<Self> {
         let text = value.to_str().unwrap_or("").trim();
         let text = text.strip_prefix("W/").unwrap_or(text);
         text.trim_matches('"')
@@ -252,6 +248,33 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
                     "If-Match does not name a version of this resource",
                 )
             })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::IF_MATCH)
+            .ok_or_else(ApiError::precondition_required)?;
+        IfMatch::parse(value)
+    }
+}
+
+impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        parts
+            .headers
+            .get(header::IF_MATCH)
+            .map(IfMatch::parse)
+            .transpose()
     }
 }
 

@@ -10,19 +10,29 @@
 //! - lists are cursor-paginated (`?limit=&cursor=`, answer `next_cursor`);
 //! - every representation carries an `ETag`; updates need `If-Match` (428 without,
 //!   412 when stale) and are JSON Merge Patch (RFC 7396); deleting a number, hotline, queue or
-//!   prompt needs `If-Match` too (users and agents are deleted without one).
+//!   prompt needs `If-Match` too (users and agents are deleted without one);
+//! - files (prompt audio, call recordings) are served from the tenants' file store with byte
+//!   ranges (`Accept-Ranges: bytes`, 206, 416) and `HEAD`, only by key checked against the
+//!   caller's tenant.
 //!
-//! This crate holds no business rules and no SQL: it must only translate HTTP to store calls.
+//! This crate holds no business rules and no SQL: it must only translate HTTP to store calls
+//! (and, for an upload, to the media crate's converter).
 
 pub mod api;
+pub mod byte_ranges;
+pub mod download;
 pub mod extract;
 pub mod merge_patch;
 pub mod metrics;
 pub mod problem;
 
+use std::sync::Arc;
+
 use axum::http::Request;
 use axum::routing::get;
 use axum::{Json, Router};
+use hotline_core::blob::BlobStore;
+use hotline_media::prompt::PromptLimits;
 use hotline_tenants::auth::TokenService;
 use hotline_tenants::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -42,11 +52,16 @@ pub struct AppState {
     /// The plugin registry, settings and log; `None` until [`AppState::with_plugins`]: the
     /// plugin endpoints then answer 503 and hotlines cannot pin a plugin.
     pub plugins: Option<hotline_plugins::Plugins>,
+    /// The tenants' files: prompt audio and call recordings, under each tenant's prefix.
+    pub files: Arc<dyn BlobStore>,
+    /// What a prompt upload may be (size, duration).
+    pub prompt_limits: PromptLimits,
 }
 
 impl AppState {
-    /// The service over `store`, with billing on the same database and no payment gateway.
-    pub fn new(store: Store, tokens: TokenService) -> Self {
+    /// The service over `store` and `files`, with billing on the same database and no payment
+    /// gateway, and the converter's default upload limits.
+    pub fn new(store: Store, tokens: TokenService, files: Arc<dyn BlobStore>) -> Self {
         let billing = api::billing_context::BillingContext::local(store.db().clone());
         Self {
             store,
@@ -54,6 +69,8 @@ impl AppState {
             metrics: metrics::handle(),
             billing,
             plugins: None,
+            files,
+            prompt_limits: PromptLimits::default(),
         }
     }
 
@@ -69,6 +86,12 @@ impl AppState {
         self.plugins
             .as_ref()
             .ok_or_else(|| problem::ApiError::unavailable("plugins are not enabled on this server"))
+    }
+
+    /// The same service with these upload limits.
+    pub fn with_prompt_limits(mut self, limits: PromptLimits) -> Self {
+        self.prompt_limits = limits;
+        self
     }
 
     /// The same service with this billing (a payment gateway, the seller, a clock).
@@ -96,12 +119,12 @@ errors are application/problem+json; updates are JSON Merge Patch with If-Match.
         (name = "hotlines", description = "Hotlines: schedule, IVR, fallback"),
         (name = "queues", description = "ACD queues and their members"),
         (name = "agents", description = "Agents a tenant may use"),
-        (name = "prompts", description = "Audio prompt metadata"),
+        (name = "prompts", description = "Audio prompts: metadata, and the audio uploaded for them"),
         (name = "users", description = "A tenant's users"),
         (name = "api-keys", description = "A tenant's machine credentials"),
         (name = "audit", description = "Configuration changes"),
         (name = "trunks", description = "Carrier trunks (the operator's)"),
-        (name = "calls", description = "Call history: one record per finished call"),
+        (name = "calls", description = "Call history: one record per finished call, and its recording"),
         (name = "plugins", description = "IVR and agent-script plugins: the tenant's own and the platform catalog, immutable versions, the plugin log, plugin settings"),
         (name = "billing", description = "Tariffs, contracts, usage, invoices, credit notes, revenue; Idempotency-Key on money-moving POSTs")
     )
@@ -141,6 +164,7 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(api::agents::routes())
         .merge(api::registrations::routes())
         .merge(api::prompts::routes())
+        .merge(api::prompt_audio::routes())
         .merge(api::audit::routes())
         .merge(api::trunks::routes())
         .merge(api::calls::routes())
@@ -148,6 +172,7 @@ pub fn api() -> (Router<AppState>, OpenApiDoc) {
         .merge(api::plugin_catalog::routes())
         .merge(api::plugin_log::routes())
         .merge(api::plugin_settings::routes())
+        .merge(api::recordings::routes())
         .merge(api::tariffs::routes())
         .merge(api::billing_accounts::routes())
         .merge(api::contracts::routes())

@@ -1123,11 +1123,12 @@ async fn oversized_bodies_and_resources_in_use(backend: hotline_core::Backend) {
         a.url(&format!("/queues/{}", a.ids.queue)),     // the hotline falls back to it
         a.url(&format!("/prompts/{}", a.ids.prompt)),   // the queue plays it on hold
     ] {
+        let version = format!("\"{}\"", app.read(&path, &a.admin).await["version"]);
         refused!(
             app,
             StatusCode::CONFLICT,
             "conflict",
-            app.delete(&path, Some(&a.admin), Some("\"1\""))
+            app.delete(&path, Some(&a.admin), Some(version.as_str()))
         );
     }
     // A queue with members is in use too (on both backends a clean 409, never a 500); without
@@ -1195,6 +1196,181 @@ async fn oversized_bodies_and_resources_in_use(backend: hotline_core::Backend) {
     world.finish().await;
 }
 
+/// Uploads that are no usable prompt: each refused with the converter's words and a stable
+/// `type`, and nothing stored or changed (the fingerprint counts files too); a prompt that had
+/// audio keeps it, unchanged.
+async fn bad_audio_uploads_are_refused_and_store_nothing(backend: hotline_core::Backend) {
+    let world = World::new(backend).await;
+    let app = &world.app;
+    let a = &world.a;
+    let fresh = app
+        .create(
+            &a.url("/prompts"),
+            &a.admin,
+            json!({ "name": "not yet voiced" }),
+        )
+        .await;
+    let fresh_audio = a.url(&format!("/prompts/{}/audio", str_of(&fresh, "id")));
+    let voiced_audio = a.url(&format!("/prompts/{}/audio", a.ids.prompt));
+    let (_, _, voiced_before) = app
+        .download(Method::GET, &voiced_audio, &a.admin, &[])
+        .await;
+
+    let wav = tone_wav(8000, 1, 16, 0.5);
+    let mut cut_in_the_header = wav.clone();
+    cut_in_the_header.truncate(30);
+    let mut a_law = wav.clone();
+    a_law[20] = 6; // WAVE_FORMAT_ALAW: not PCM
+    let mut mp3_garbage = b"ID3\x04\x00\x00\x00\x00\x00\x00".to_vec();
+    mp3_garbage.extend((0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 0x01));
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend([0u8; 64]);
+    let cases: Vec<(&str, Vec<u8>, StatusCode, &str, &str)> = vec![
+        (
+            "empty",
+            Vec::new(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "audio-empty",
+            "empty",
+        ),
+        (
+            "silent",
+            tone_wav(8000, 1, 16, 0.0),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "audio-empty",
+            "no sound",
+        ),
+        (
+            "text",
+            b"this is a text file, not a recording".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not-audio",
+            "text",
+        ),
+        (
+            "image",
+            png,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not-audio",
+            "an image",
+        ),
+        (
+            "too long",
+            tone_wav(8000, 1, 16, 25.0),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "audio-too-long",
+            "limit is 20 s",
+        ),
+        (
+            "too large",
+            tone_wav(48000, 2, 16, 3.0),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "audio-too-large",
+            "limit is 524288 bytes",
+        ),
+        (
+            "cut WAV",
+            cut_in_the_header,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "audio-corrupt",
+            "damaged",
+        ),
+        (
+            "A-law WAV",
+            a_law,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "audio-unsupported",
+            "unsupported",
+        ),
+        (
+            "damaged MP3",
+            mp3_garbage,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "audio-corrupt",
+            "damaged",
+        ),
+    ];
+    for (what, bytes, status, slug, words) in cases {
+        for path in [&fresh_audio, &voiced_audio] {
+            let problem = refused!(
+                app,
+                status,
+                slug,
+                app.put_audio(path, &a.admin, bytes.clone(), "audio/wav")
+            );
+            let detail = problem["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains(words), "{what}: {detail:?} lacks {words:?}");
+        }
+    }
+
+    // A declared length over the limit is refused before the body is read.
+    refused!(
+        app,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "audio-too-large",
+        app.request_raw(
+            Method::PUT,
+            &fresh_audio,
+            Some(&a.admin),
+            wav.clone(),
+            &[
+                ("content-type", "audio/wav"),
+                ("content-length", "99999999")
+            ]
+        )
+    );
+    // Not sent as audio at all.
+    for content_type in [
+        "application/json",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+    ] {
+        refused!(
+            app,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            app.put_audio(&fresh_audio, &a.admin, wav.clone(), content_type)
+        );
+    }
+    // A stale If-Match: 412, the newer audio stays.
+    refused!(
+        app,
+        StatusCode::PRECONDITION_FAILED,
+        "precondition-failed",
+        app.request_raw(
+            Method::PUT,
+            &voiced_audio,
+            Some(&a.admin),
+            wav.clone(),
+            &[("content-type", "audio/wav"), ("if-match", "\"1\"")]
+        )
+    );
+    // No audio to remove: 404.
+    refused!(
+        app,
+        StatusCode::NOT_FOUND,
+        "not-found",
+        app.delete(&fresh_audio, Some(&a.admin), None)
+    );
+
+    let unvoiced = app
+        .read(
+            &a.url(&format!("/prompts/{}", str_of(&fresh, "id"))),
+            &a.admin,
+        )
+        .await;
+    assert_eq!(
+        (unvoiced["has_audio"].clone(), unvoiced["version"].clone()),
+        (json!(false), json!(1))
+    );
+    let (status, _, voiced_after) = app
+        .download(Method::GET, &voiced_audio, &a.admin, &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(voiced_after, voiced_before, "the earlier upload is intact");
+    world.finish().await;
+}
+
 hotline_core::both_backends!(
     malformed_json_unknown_fields_and_wrong_content_type,
     numbers_must_be_e164_and_owned_once,
@@ -1205,4 +1381,5 @@ hotline_core::both_backends!(
     a_reused_refresh_token_ends_its_family,
     preconditions_and_pagination,
     oversized_bodies_and_resources_in_use,
+    bad_audio_uploads_are_refused_and_store_nothing,
 );

@@ -41,6 +41,11 @@ fn matrix() -> Vec<(Method, &'static str, Option<Value>)> {
         (M::GET, "/api/v1/tenants/{tenant_id}/prompts/{id}", None),
         (M::PATCH, "/api/v1/tenants/{tenant_id}/prompts/{id}", Some(json!({ "description": "hijacked" }))),
         (M::DELETE, "/api/v1/tenants/{tenant_id}/prompts/{id}", None),
+        // The upload is sent as a WAV file (see `send`).
+        (M::PUT, "/api/v1/tenants/{tenant_id}/prompts/{id}/audio", None),
+        (M::GET, "/api/v1/tenants/{tenant_id}/prompts/{id}/audio", None),
+        (M::HEAD, "/api/v1/tenants/{tenant_id}/prompts/{id}/audio", None),
+        (M::DELETE, "/api/v1/tenants/{tenant_id}/prompts/{id}/audio", None),
         (M::GET, "/api/v1/tenants/{tenant_id}/agents", None),
         (M::POST, "/api/v1/tenants/{tenant_id}/agents", Some(json!({ "name": "Mallory", "sip_username": "mallory", "sip_password": "sip-secret-9" }))),
         (M::GET, "/api/v1/tenants/{tenant_id}/agents/{id}", None),
@@ -59,6 +64,8 @@ fn matrix() -> Vec<(Method, &'static str, Option<Value>)> {
         (M::GET, "/api/v1/tenants/{tenant_id}/audit", None),
         (M::GET, "/api/v1/tenants/{tenant_id}/calls", None),
         (M::GET, "/api/v1/tenants/{tenant_id}/calls/{id}", None),
+        (M::GET, "/api/v1/tenants/{tenant_id}/calls/{id}/recording", None),
+        (M::HEAD, "/api/v1/tenants/{tenant_id}/calls/{id}/recording", None),
         (M::GET, "/api/v1/tenants/{tenant_id}/billing/account", None),
         (M::PUT, "/api/v1/tenants/{tenant_id}/billing/account", Some(json!({ "name": "Hijacked", "currency": "EUR", "time_zone": "Europe/Bratislava" }))),
         (M::GET, "/api/v1/tenants/{tenant_id}/billing/contract", None),
@@ -148,8 +155,9 @@ fn ghost_ids() -> Ids {
     }
 }
 
-/// A request of the matrix: PATCH and DELETE with `If-Match: "1"`, PUT of plugin settings with
-/// `If-Match: "0"` (never changed), an upload with the probe guest as its body.
+/// Send what would succeed on the fixture's own resource: PATCH and DELETE with the version the
+/// fixture left it at, PUT of plugin settings with `If-Match: "0"` (never changed), an upload
+/// with the probe guest as its body, an audio upload as a WAV file.
 async fn send(app: &App, method: &Method, path: &str, token: &str, body: &Option<Value>) -> Reply {
     if *method == Method::POST && path.ends_with("/versions") && path.contains("/plugins/") {
         return app.upload(path, token, guest("probe")).await;
@@ -165,9 +173,19 @@ async fn send(app: &App, method: &Method, path: &str, token: &str, body: &Option
             )
             .await;
     }
+    if *method == Method::PUT && path.ends_with("/audio") {
+        return app
+            .put_audio(path, token, tone_wav(8000, 1, 16, 0.25), "audio/wav")
+            .await;
+    }
+    let version = if path.contains("/prompts/") {
+        format!("\"{PROMPT_VERSION}\"")
+    } else {
+        "\"1\"".to_string()
+    };
     let mut headers = vec![];
     if *method == Method::PATCH || *method == Method::DELETE {
-        headers.push(("if-match", "\"1\""));
+        headers.push(("if-match", version.as_str()));
     }
     if *method == Method::PATCH {
         headers.push(("content-type", "application/merge-patch+json"));
@@ -216,7 +234,7 @@ async fn other_tenants_admin_finds_nothing(backend: hotline_core::Backend) {
             let want = expected_on_victims_url(&method, template);
             let path = fill(template, &victim.id, &victim.ids);
             let reply = send(app, &method, &path, &attacker.admin, &body).await;
-            assert_problem(&reply, want, problem_slug(want));
+            assert_refused(&method, &reply, want, problem_slug(want));
             assert_eq!(
                 app.fingerprint().await,
                 before,
@@ -242,7 +260,7 @@ async fn other_tenants_admin_finds_nothing(backend: hotline_core::Backend) {
                 let want = expected_on_own_url(&method, template);
                 let path = fill(template, &attacker.id, &victim.ids);
                 let reply = send(app, &method, &path, &attacker.admin, &body).await;
-                assert_problem(&reply, want, problem_slug(want));
+                assert_refused(&method, &reply, want, problem_slug(want));
                 assert_eq!(
                     app.fingerprint().await,
                     before,
@@ -268,7 +286,12 @@ async fn other_tenants_admin_finds_nothing(backend: hotline_core::Backend) {
                 fx.ids.for_collection(collection)
             ));
             let item = app.read(&path, &fx.admin).await;
-            assert_eq!(item["version"], json!(1), "{path} changed: {item}");
+            let version = if collection == "prompts" {
+                PROMPT_VERSION
+            } else {
+                1
+            };
+            assert_eq!(item["version"], json!(version), "{path} changed: {item}");
         }
     }
     world.finish().await;
@@ -295,7 +318,11 @@ async fn lists_never_show_another_tenants_ids(backend: hotline_core::Backend) {
         let lists: Vec<&str> = matrix()
             .iter()
             .filter(|(m, p, _)| {
-                *m == Method::GET && !p.ends_with("{id}") && *p != "/api/v1/tenants/{tenant_id}"
+                *m == Method::GET
+                    && !p.ends_with("{id}")
+                    && !p.ends_with("/audio")
+                    && !p.ends_with("/recording")
+                    && *p != "/api/v1/tenants/{tenant_id}"
             })
             .map(|(_, p, _)| *p)
             .collect();

@@ -28,7 +28,7 @@ async fn openapi_document_lists_exactly_the_routes(backend: hotline_core::Backen
 
     let mut documented = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
-        for method in ["get", "put", "post", "delete", "patch"] {
+        for method in ["get", "head", "put", "post", "delete", "patch"] {
             if let Some(operation) = item.get(method) {
                 documented.insert((method.to_uppercase(), path.clone()));
                 // Every failure the operation documents is problem+json.

@@ -23,6 +23,8 @@ enum Fresh {
     Hotline,
     Queue,
     Prompt,
+    /// A new prompt with its audio uploaded (removing the audio consumes it).
+    PromptAudio,
     Agent,
     User,
     ApiKey,
@@ -53,7 +55,7 @@ struct Row {
 fn table() -> Vec<Row> {
     use Action as A;
     use Fresh as F;
-    let (get, post, put, patch, delete) = (Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE);
+    let (get, post, put, patch, delete, head) = (Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::HEAD);
     let row = |method: &Method, path, action, allow, body: Option<fn(usize) -> Value>, fresh| Row { method: method.clone(), path, action, allow, body, fresh };
     //        method   path                                                     action                      TA SU AG PA BV
     vec![
@@ -82,6 +84,11 @@ fn table() -> Vec<Row> {
         row(&get,    "/api/v1/tenants/{tenant_id}/prompts/{id}",                A::PromptRead,         [Y, Y, Y, Y, N], None, F::No),
         row(&patch,  "/api/v1/tenants/{tenant_id}/prompts/{id}",                A::PromptWrite,        [Y, N, N, Y, N], Some(|n| json!({ "description": format!("take {n}") })), F::No),
         row(&delete, "/api/v1/tenants/{tenant_id}/prompts/{id}",                A::PromptWrite,        [Y, N, N, Y, N], None, F::Prompt),
+        // The upload's body is a WAV file (see `upload_body`).
+        row(&put,    "/api/v1/tenants/{tenant_id}/prompts/{id}/audio",          A::PromptWrite,        [Y, N, N, Y, N], None, F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/prompts/{id}/audio",          A::PromptRead,         [Y, Y, Y, Y, N], None, F::No),
+        row(&head,   "/api/v1/tenants/{tenant_id}/prompts/{id}/audio",          A::PromptRead,         [Y, Y, Y, Y, N], None, F::No),
+        row(&delete, "/api/v1/tenants/{tenant_id}/prompts/{id}/audio",          A::PromptWrite,        [Y, N, N, Y, N], None, F::PromptAudio),
         row(&get,    "/api/v1/tenants/{tenant_id}/agents",                      A::AgentRead,          [Y, Y, N, N, N], None, F::No),
         row(&post,   "/api/v1/tenants/{tenant_id}/agents",                      A::AgentWrite,         [Y, N, N, N, N], Some(|n| json!({ "name": format!("Agent {n}"), "sip_username": format!("agent{n}"), "sip_password": "sip-secret-5" })), F::No),
         row(&get,    "/api/v1/tenants/{tenant_id}/agents/{id}",                 A::AgentRead,          [Y, Y, N, N, N], None, F::No),
@@ -100,6 +107,8 @@ fn table() -> Vec<Row> {
         row(&get,    "/api/v1/tenants/{tenant_id}/audit",                       A::AuditRead,          [Y, N, N, N, N], None, F::No),
         row(&get,    "/api/v1/tenants/{tenant_id}/calls",                       A::CallHistoryRead,    [Y, Y, N, N, N], None, F::No),
         row(&get,    "/api/v1/tenants/{tenant_id}/calls/{id}",                  A::CallHistoryRead,    [Y, Y, N, N, N], None, F::No),
+        row(&get,    "/api/v1/tenants/{tenant_id}/calls/{id}/recording",        A::RecordingListen,    [Y, Y, N, N, N], None, F::No),
+        row(&head,   "/api/v1/tenants/{tenant_id}/calls/{id}/recording",        A::RecordingListen,    [Y, Y, N, N, N], None, F::No),
         row(&get,    "/api/v1/tenants/{tenant_id}/billing/account",             A::BillingRead,        [Y, N, N, N, Y], None, F::No),
         row(&put,    "/api/v1/tenants/{tenant_id}/billing/account",             A::BillingManage,      [N, N, N, N, N], Some(|n| json!({ "name": format!("Company A {n}"), "currency": "EUR", "tax_rate": "0.20", "time_zone": "Europe/Bratislava", "grace_period_secs": 31 * 24 * 3600 })), F::No),
         row(&get,    "/api/v1/tenants/{tenant_id}/billing/contract",            A::BillingRead,        [Y, N, N, N, Y], None, F::No),
@@ -168,8 +177,8 @@ fn every_action() -> Vec<Action> {
         PlatformUserManage, PlatformAuditRead, TrunkManage, TenantRead, NumberRead, NumberRoute,
         HotlineRead, HotlineWrite, QueueRead, QueueWrite, QueueMembersWrite, AgentRead, AgentWrite,
         PromptRead, PromptWrite, UserRead, UserWrite, ApiKeyManage, AuditRead, CallHistoryRead,
-        TariffManage, BillingManage, BillingRead, PluginCatalogManage, PluginRead, PluginUpload,
-        PluginLogRead, PluginSettingsWrite,
+        RecordingListen, TariffManage, BillingManage, BillingRead, PluginCatalogManage, PluginRead,
+        PluginUpload, PluginLogRead, PluginSettingsWrite,
     ];
     for action in &all {
         match action {
@@ -177,9 +186,9 @@ fn every_action() -> Vec<Action> {
             | FirmAgentManage | PlatformUserManage | PlatformAuditRead | TrunkManage | TenantRead | NumberRead
             | NumberRoute | HotlineRead | HotlineWrite | QueueRead | QueueWrite
             | QueueMembersWrite | AgentRead | AgentWrite | PromptRead | PromptWrite | UserRead
-            | UserWrite | ApiKeyManage | AuditRead | CallHistoryRead | TariffManage | BillingManage
-            | BillingRead | PluginCatalogManage | PluginRead | PluginUpload | PluginLogRead
-            | PluginSettingsWrite => {}
+            | UserWrite | ApiKeyManage | AuditRead | CallHistoryRead | RecordingListen | TariffManage
+            | BillingManage | BillingRead | PluginCatalogManage | PluginRead | PluginUpload
+            | PluginLogRead | PluginSettingsWrite => {}
         }
     }
     all
@@ -222,6 +231,11 @@ fn the_table_covers_every_route_and_every_action() {
             "{action:?} is exercised by no endpoint"
         );
     }
+}
+
+/// The body of an audio upload: a WAV, a little longer each time.
+fn upload_body(n: usize) -> Vec<u8> {
+    tone_wav(8000, 1, 16, 0.1 + (n % 10) as f32 / 100.0)
 }
 
 /// Someone calling: a user's access token or an API key.
@@ -326,7 +340,7 @@ async fn make_fresh(
                 assert_eq!(status, StatusCode::OK, "{body}");
             }
         }
-        Fresh::Prompt => {
+        Fresh::Prompt | Fresh::PromptAudio => {
             let made = app
                 .create(
                     &a.url("/prompts"),
@@ -335,6 +349,13 @@ async fn make_fresh(
                 )
                 .await;
             tenant_ids.prompt = str_of(&made, "id");
+            if fresh == Fresh::PromptAudio {
+                let path = a.url(&format!("/prompts/{}/audio", tenant_ids.prompt));
+                let (status, _, body) = app
+                    .put_audio(&path, op, tone_wav(8000, 1, 16, 0.2), "audio/wav")
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+            }
         }
         Fresh::Agent => {
             let made = app
@@ -459,13 +480,15 @@ async fn each_role_does_exactly_what_the_table_says(backend: hotline_core::Backe
             let (tenant_ids, platform) = make_fresh(&world, fresh, n, &a.ids, &platform_ids).await;
             let path = path_for(row.path, &a.id, &tenant_ids, &platform);
             let mut headers: Vec<(&str, String)> = Vec::new();
+            let audio = row.path.ends_with("/audio");
             if row.method == Method::PATCH {
                 headers.push(("if-match", version_of(app, &path).await));
                 headers.push(("content-type", "application/merge-patch+json".into()));
             } else if row.method == Method::PUT && path.ends_with("/plugins/settings") {
                 headers.push(("if-match", version_of(app, &path).await));
-            } else if row.method == Method::DELETE {
-                // Fresh targets are at version 1; routes without versions ignore it.
+            } else if row.method == Method::DELETE && !audio {
+                // Fresh targets are at version 1; routes without versions ignore it. (A prompt's
+                // audio takes If-Match only when sent.)
                 headers.push(("if-match", "\"1\"".into()));
             }
             let headers: Vec<(&str, &str)> =
@@ -474,6 +497,9 @@ async fn each_role_does_exactly_what_the_table_says(backend: hotline_core::Backe
             let before = app.fingerprint().await;
             let reply = if body == Some(json!("{component}")) {
                 app.upload(&path, &who.token, guest("probe")).await
+            } else if audio && row.method == Method::PUT {
+                app.put_audio(&path, &who.token, upload_body(n), "audio/wav")
+                    .await
             } else {
                 app.request(
                     row.method.clone(),
@@ -496,7 +522,8 @@ async fn each_role_does_exactly_what_the_table_says(backend: hotline_core::Backe
                     reply.2
                 );
             } else {
-                let problem = assert_problem(&reply, StatusCode::FORBIDDEN, "forbidden");
+                let problem =
+                    assert_refused(&row.method, &reply, StatusCode::FORBIDDEN, "forbidden");
                 assert_eq!(
                     app.fingerprint().await,
                     before,

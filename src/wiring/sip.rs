@@ -40,7 +40,11 @@ impl Telephony {
     }
 }
 
-pub async fn start(config: &Config, store: Store) -> Result<Telephony> {
+pub async fn start(
+    config: &Config,
+    store: Store,
+    files: Arc<hotline_core::blob::DirStore>,
+) -> Result<Telephony> {
     let trunks = super::trunks::start(&store)
         .await
         .context("cannot load the trunks")?;
@@ -73,16 +77,18 @@ pub async fn start(config: &Config, store: Store) -> Result<Telephony> {
     sip.run_trunk_registrations(trunks.clone());
 
     let media = super::media::start(config)?;
-    let files = hotline_core::blob::DirStore::new(config.data_dir.join("files"));
     let (engine, records) = Engine::new(EngineParts {
         directory: Arc::new(StoreDirectory::new(store.clone())),
+        prompts: Arc::new(super::prompts::StorePrompts::new(
+            store.clone(),
+            files.clone(),
+        )),
+        recordings: Arc::new(super::files::StoreRecordingFiles::new(files)),
         sink: Arc::new(RecordSink::new(store)),
         sip: sip.clone(),
         agents: Arc::new(RegisteredPhones(registrar)),
         trunks: Arc::new(TrunkRoutes(trunks)),
         media: Some(media),
-        prompts: Arc::new(super::media::NoPromptsYet),
-        recordings: Arc::new(super::media::RecordingDir::new(files)),
     });
     tokio::spawn(engine.run(calls));
     tracing::info!(sip = ?sip.local_addrs(), "SIP ready");

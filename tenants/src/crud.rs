@@ -226,7 +226,7 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> String {
     })
 }
 
-fn stored_from_row<S: Spec>(row: &AnyRow) -> StoreResult<Stored<S>> {
+pub(crate) fn stored_from_row<S: Spec>(row: &AnyRow) -> StoreResult<Stored<S>> {
     Ok(Stored {
         id: S::Id::from_uuid(uuid_column(row, "id")?),
         tenant_id: hotline_core::ids::TenantId(uuid_column(row, "tenant_id")?),
@@ -238,11 +238,37 @@ fn stored_from_row<S: Spec>(row: &AnyRow) -> StoreResult<Stored<S>> {
 }
 
 fn select_sql<S: Spec>() -> String {
+    select_sql_with::<S>(&[])
+}
+
+/// The SELECT of a resource's rows with `extra` columns the server manages besides its spec
+/// (constants of the resource's module, never caller input).
+pub(crate) fn select_sql_with<S: Spec>(extra: &[&str]) -> String {
+    let mut columns = S::COLUMNS.to_vec();
+    columns.extend_from_slice(extra);
     format!(
         "SELECT id, tenant_id, version, created_at, updated_at, {} FROM {}",
-        S::COLUMNS.join(", "),
+        columns.join(", "),
         S::TABLE
     )
+}
+
+/// The WHERE clause of a page of a tenant's rows: `$1` tenant, `$2`/`$3` the cursor, `$4` the
+/// limit (bound by [`bind_page`]).
+pub(crate) const PAGE_CLAUSE: &str =
+    "WHERE tenant_id = $1 AND ($2 IS NULL OR id > $3) ORDER BY id LIMIT $4";
+
+pub(crate) fn bind_page<'q>(
+    query: AnyQuery<'q>,
+    scope: &TenantScope,
+    page: &PageRequest,
+) -> AnyQuery<'q> {
+    let after = page.after.map(|u| u.to_string());
+    query
+        .bind(scope.db_id())
+        .bind(after.clone())
+        .bind(after)
+        .bind(page.fetch_limit())
 }
 
 pub(crate) async fn fetch_one<S: Spec>(
@@ -326,16 +352,8 @@ impl Store {
         scope: &TenantScope,
         page: &PageRequest,
     ) -> StoreResult<Page<Stored<S>>> {
-        let sql = format!(
-            "{} WHERE tenant_id = $1 AND ($2 IS NULL OR id > $3) ORDER BY id LIMIT $4",
-            select_sql::<S>()
-        );
-        let after = page.after.map(|u| u.to_string());
-        let rows = sqlx::query(&sql)
-            .bind(scope.db_id())
-            .bind(after.clone())
-            .bind(after)
-            .bind(page.fetch_limit())
+        let sql = format!("{} {PAGE_CLAUSE}", select_sql::<S>());
+        let rows = bind_page(sqlx::query(&sql), scope, page)
             .fetch_all(self.db.pool())
             .await?;
         let items = rows

@@ -96,6 +96,8 @@ pub enum Action {
     AuditRead,
     /// The tenant's call history (caller numbers included).
     CallHistoryRead,
+    /// Play or download a call's recording (what was said: card numbers, health data).
+    RecordingListen,
     /// The tenant's usage, invoices, credit notes, billing account and contract.
     BillingRead,
     /// The tenant's plugins and the platform's catalog, their versions, the plugin settings.
@@ -133,6 +135,7 @@ const TABLE: &[(Role, &[Action])] = &[
             ApiKeyManage,
             AuditRead,
             CallHistoryRead,
+            RecordingListen,
             BillingRead,
             PluginRead,
             PluginUpload,
@@ -153,6 +156,7 @@ const TABLE: &[(Role, &[Action])] = &[
             UserRead,
             CallHistoryRead,
             PluginLogRead,
+            RecordingListen,
         ],
     ),
     (Agent, &[TenantRead, QueueRead, PromptRead]),
@@ -248,6 +252,15 @@ mod tests {
             .filter(|role| permits(*role, PluginSettingsWrite))
             .collect();
         assert_eq!(allowlisters, vec![PlatformAdmin, TenantAdmin]);
+    }
+
+    #[test]
+    fn recordings_are_heard_by_admins_and_supervisors_only() {
+        let listeners: Vec<Role> = Role::ALL
+            .into_iter()
+            .filter(|role| permits(*role, RecordingListen))
+            .collect();
+        assert_eq!(listeners, vec![PlatformAdmin, TenantAdmin, Supervisor]);
     }
 
     #[test]

@@ -28,16 +28,18 @@ pub fn patched<T: Serialize + DeserializeOwned>(current: &T, patch: &Value) -> A
     serde_json::from_value(doc).map_err(json_error)
 }
 
-/// `201 Created` with `Location` and `ETag`.
-pub fn created<S: Spec>(
+/// `201 Created` with `Location` (the item `id` in `collection_path`) and `ETag`.
+pub fn created<T>(
     collection_path: &str,
-    stored: Stored<S>,
-) -> (StatusCode, HeaderMap, Json<Stored<S>>) {
-    let mut headers = etag(stored.version);
-    if let Ok(location) = HeaderValue::from_str(&format!("{collection_path}/{}", stored.id)) {
+    id: impl std::fmt::Display,
+    version: i64,
+    representation: T,
+) -> (StatusCode, HeaderMap, Json<T>) {
+    let mut headers = etag(version);
+    if let Ok(location) = HeaderValue::from_str(&format!("{collection_path}/{id}")) {
         headers.insert(header::LOCATION, location);
     }
-    (StatusCode::CREATED, headers, Json(stored))
+    (StatusCode::CREATED, headers, Json(representation))
 }
 
 /// The resource as it is and as the patch would make it.
@@ -115,7 +117,7 @@ macro_rules! spec_resource {
             $( $check(&state, &ctx, None, &spec).await?; )?
             let stored = state.store.create(&ctx.actor(), &ctx.scope, spec).await?;
             let collection = $collection.replace("{tenant_id}", &ctx.scope.tenant_id().to_string());
-            Ok(generic::created(&collection, stored))
+            Ok(generic::created(&collection, stored.id, stored.version, stored))
         }
 
         #[utoipa::path(get, path = $item, tag = $tag,

@@ -4,8 +4,10 @@
 //! everything stored (to prove a refused request wrote nothing), and a fixture with two tenants.
 //!
 //! The fixture ([`World`]): tenants A and B with an admin each; in A a user of every tenant role
-//! and one resource of every kind (number, hotline, queue, prompt, own agent, user, API key, and
-//! a queue membership); in B one of each kind too, so that B's lists are never trivially empty.
+//! and one resource of every kind (number, hotline, queue, prompt with its audio uploaded, own
+//! agent, user, API key, a queue membership, and a finished call with its recording); in B one
+//! of each kind too, so that B's lists are never trivially empty. Files (prompt audio,
+//! recordings) live in a throw-away directory, and the fingerprint counts them too.
 //! Each tenant is billed too ([`BILLING_NOW`] is billing's clock): its own tariff, an account and
 //! a contract from December 2025, and a call in each of January, February and March, closed so
 //! that December and January are finalized, February waits out its grace period and March is
@@ -31,6 +33,7 @@ use hotline_admin_ui::api::billing_context::{BillingContext, Seller};
 use hotline_admin_ui::{router, AppState};
 use hotline_billing::gateway::PaymentGateway;
 use hotline_billing::Billing;
+use hotline_core::blob::{BlobKey, BlobStore, DirStore};
 use hotline_core::testing::TestDb;
 use hotline_core::Backend;
 use hotline_tenants::auth::TokenService;
@@ -93,6 +96,10 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/tenants/{tenant_id}/prompts/{id}"),
     ("PATCH", "/api/v1/tenants/{tenant_id}/prompts/{id}"),
     ("DELETE", "/api/v1/tenants/{tenant_id}/prompts/{id}"),
+    ("PUT", "/api/v1/tenants/{tenant_id}/prompts/{id}/audio"),
+    ("GET", "/api/v1/tenants/{tenant_id}/prompts/{id}/audio"),
+    ("HEAD", "/api/v1/tenants/{tenant_id}/prompts/{id}/audio"),
+    ("DELETE", "/api/v1/tenants/{tenant_id}/prompts/{id}/audio"),
     ("GET", "/api/v1/tenants/{tenant_id}/agents"),
     ("POST", "/api/v1/tenants/{tenant_id}/agents"),
     ("GET", "/api/v1/tenants/{tenant_id}/agents/{id}"),
@@ -114,6 +121,8 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/tenants/{tenant_id}/audit"),
     ("GET", "/api/v1/tenants/{tenant_id}/calls"),
     ("GET", "/api/v1/tenants/{tenant_id}/calls/{id}"),
+    ("GET", "/api/v1/tenants/{tenant_id}/calls/{id}/recording"),
+    ("HEAD", "/api/v1/tenants/{tenant_id}/calls/{id}/recording"),
     ("GET", "/api/v1/tenants/{tenant_id}/billing/account"),
     ("PUT", "/api/v1/tenants/{tenant_id}/billing/account"),
     ("GET", "/api/v1/tenants/{tenant_id}/billing/contract"),
@@ -224,6 +233,9 @@ pub const UNAUTHENTICATED_ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/billing/stripe/webhook"),
 ];
 
+/// The version of the fixture's prompts: created, then their audio uploaded.
+pub const PROMPT_VERSION: i64 = 2;
+
 /// Billing's clock in every suite: mid-March 2026, UTC.
 pub const BILLING_NOW: &str = "2026-03-15T12:00:00Z";
 
@@ -273,6 +285,9 @@ pub struct App {
     pub clock: TestClock,
     /// The plugin side as the service uses it (no HTTP leaves: the transport is simulated).
     pub plugins: hotline_plugins::Plugins,
+    /// The tenants' files as the service stores them (in a throw-away directory).
+    pub files: Arc<DirStore>,
+    _files_dir: tempfile::TempDir,
 }
 
 impl App {
@@ -317,10 +332,13 @@ impl App {
             test_db.db.clone(),
             Arc::new(hotline_plugins::simulate::sim_http::SimHttpFetch { entries: vec![] }),
         );
+        let files_dir = tempfile::tempdir().expect("a directory for files");
+        let files = Arc::new(DirStore::new(files_dir.path()));
         let router = router(
-            AppState::new(store.clone(), tokens.clone())
+            AppState::new(store.clone(), tokens.clone(), files.clone())
                 .with_billing(context)
-                .with_plugins(plugins.clone()),
+                .with_plugins(plugins.clone())
+                .with_prompt_limits(PROMPT_LIMITS),
         );
         let mut app = Self {
             backend,
@@ -332,6 +350,8 @@ impl App {
             billing,
             clock,
             plugins,
+            files,
+            _files_dir: files_dir,
         };
         app.operator = app.login(OPERATOR_EMAIL, PASSWORD).await;
         app
@@ -443,6 +463,36 @@ impl App {
         .await
     }
 
+    /// `PUT` an audio upload with this content type.
+    pub async fn put_audio(
+        &self,
+        path: &str,
+        token: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Reply {
+        self.request_raw(
+            Method::PUT,
+            path,
+            Some(token),
+            bytes,
+            &[("content-type", content_type)],
+        )
+        .await
+    }
+
+    /// A request for a file with these headers; the status, headers and body bytes.
+    pub async fn download(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let request = build_request(method, path, Some(token), Vec::new(), headers);
+        send_for_bytes(self.router.clone(), request).await
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>, if_match: Option<&str>) -> Reply {
         let headers: Vec<(&str, &str)> = if_match.map(|m| ("if-match", m)).into_iter().collect();
         self.request(Method::DELETE, path, token, None, &headers)
@@ -535,6 +585,9 @@ impl App {
             queries.push((name.to_string(), sql.to_string()));
         }
         let mut out = BTreeMap::new();
+        let (files, bytes) = files_under(self.files.root());
+        out.insert("files".to_string(), files);
+        out.insert("file bytes".to_string(), bytes);
         for (name, sql) in queries {
             let row = sqlx::query(&sql)
                 .fetch_one(self.store.db().pool())
@@ -570,8 +623,72 @@ pub fn build_request(
     request.body(Body::from(body)).expect("a valid request")
 }
 
+/// Files under `dir` (recursively) and their total size.
+fn files_under(dir: &std::path::Path) -> (i64, i64) {
+    let (mut files, mut bytes) = (0, 0);
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let meta = entry.metadata().expect("file metadata");
+            if meta.is_dir() {
+                pending.push(entry.path());
+            } else {
+                files += 1;
+                bytes += meta.len() as i64;
+            }
+        }
+    }
+    (files, bytes)
+}
+
+/// What the service under test accepts as a prompt upload: small, so the suites can cross the
+/// limits cheaply.
+pub const PROMPT_LIMITS: hotline_media::prompt::PromptLimits =
+    hotline_media::prompt::PromptLimits {
+        max_bytes: 512 * 1024,
+        max_duration: Duration::from_secs(20),
+    };
+
+/// A WAV file of a 440 Hz tone: `rate` Hz, `channels`, `bits` per sample (integer PCM),
+/// `seconds` long.
+pub fn tone_wav(rate: u32, channels: u16, bits: u16, seconds: f32) -> Vec<u8> {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: bits,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut writer = hound::WavWriter::new(&mut out, spec).expect("wav writer");
+    let amplitude = ((1i64 << (bits - 1)) - 1) as f32 * 0.5;
+    let frames = (rate as f32 * seconds) as u32;
+    for n in 0..frames {
+        let value = (2.0 * std::f32::consts::PI * 440.0 * n as f32 / rate as f32).sin() * amplitude;
+        for _ in 0..channels {
+            writer.write_sample(value as i32).expect("sample");
+        }
+    }
+    writer.finalize().expect("finish the wav");
+    out.into_inner()
+}
+
 /// Run one request through (a clone of) the service; usable from a spawned task.
 pub async fn send(router: Router, request: Request<Body>) -> Reply {
+    let (status, headers, bytes) = send_for_bytes(router, request).await;
+    let json = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    (status, headers, json)
+}
+
+/// The same, with the body as the bytes it is.
+pub async fn send_for_bytes(
+    router: Router,
+    request: Request<Body>,
+) -> (StatusCode, HeaderMap, Vec<u8>) {
     let response = router
         .oneshot(request)
         .await
@@ -583,14 +700,9 @@ pub async fn send(router: Router, request: Request<Body>) -> Reply {
         .collect()
         .await
         .expect("read the response body")
-        .to_bytes();
-    let json = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-    };
-    (status, headers, json)
+        .to_bytes()
+        .to_vec();
+    (status, headers, bytes)
 }
 
 /// A string field of a JSON object, or a panic naming it.
@@ -633,6 +745,18 @@ pub fn assert_problem(reply: &Reply, status: StatusCode, slug: &str) -> Value {
         );
     }
     body.clone()
+}
+
+/// [`assert_problem`] for a request made with `method`; an answer to `HEAD` has no body, so
+/// only its status is checked.
+#[track_caller]
+pub fn assert_refused(method: &Method, reply: &Reply, status: StatusCode, slug: &str) -> Value {
+    if *method == Method::HEAD {
+        assert_eq!(reply.0, status, "status of a HEAD answer");
+        assert_eq!(reply.2, Value::Null, "a HEAD answer has no body");
+        return Value::Null;
+    }
+    assert_problem(reply, status, slug)
 }
 
 /// The fields named by a validation problem's `errors`.
@@ -857,6 +981,17 @@ async fn finished_call(app: &App, tenant_id: &str) -> String {
         branch: ScheduleBranch::Open,
     };
     timeline.record(at, routed).expect("routed");
+    // Recorded, as a call whose hotline records every call: one second of stereo audio.
+    let scope = hotline_core::TenantScope::from_verified(tenant_id);
+    let key = BlobKey::recording(&scope, timeline.call_id(), at);
+    app.files
+        .put(&key, tone_wav(8000, 2, 16, 1.0))
+        .await
+        .expect("store the recording");
+    let started = CallEventKind::RecordingStarted {
+        key: key.to_string(),
+    };
+    timeline.record(at, started).expect("recording");
     timeline.end(at, EndCause::Abandoned, Party::Caller);
     let record = timeline.to_record().expect("record");
     app.store
@@ -921,6 +1056,20 @@ async fn populate(app: &App, slug: &str, number: &str) -> TenantFx {
             json!({ "name": "welcome", "description": format!("{slug} welcome") }),
         )
         .await;
+    let (status, _, voiced) = app
+        .put_audio(
+            &format!("{base}/prompts/{}/audio", str_of(&prompt, "id")),
+            &admin,
+            tone_wav(16000, 1, 16, 0.5),
+            "audio/wav",
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "upload the welcome prompt: {voiced}"
+    );
+    assert_eq!(voiced["version"], json!(PROMPT_VERSION));
     let queue = app
         .create(
             &format!("{base}/queues"),
