@@ -44,6 +44,8 @@ pub struct RouteHotline {
     pub ivr_plugin: Option<PluginRef>,
     pub fallback_queue_id: Option<QueueId>,
     pub recording_policy: RecordingPolicy,
+    /// The language of the hotline's prompts (BCP 47).
+    pub language: String,
     /// Of the agents the actions ring, those that serve the tenant right now: its own enabled
     /// agents and enabled firm agents still assigned to it. An agent missing here was deleted,
     /// disabled or unassigned after the hotline named it, and must not be rung.
@@ -63,7 +65,7 @@ pub struct NumberRouteRow {
 const ROUTE_SQL: &str = "SELECT n.id AS number_id, n.e164,
         t.id AS tenant_id, t.slug, t.status, t.time_zone, t.max_concurrent_calls, t.max_calls_per_second, t.plugin_cpu_ms_per_call,
         h.id AS hotline_id, h.name AS hotline_name, h.always_open, h.schedule, h.open_action, h.closed_action,
-        h.ivr_plugin, h.ivr_plugin_version, h.fallback_queue_id, h.recording_policy
+        h.ivr_plugin, h.ivr_plugin_version, h.fallback_queue_id, h.recording_policy, h.language
     FROM numbers n
     JOIN tenants t ON t.id = n.tenant_id
     LEFT JOIN hotlines h ON h.tenant_id = n.tenant_id AND h.id = n.hotline_id
@@ -101,6 +103,7 @@ fn hotline_from_row(row: &AnyRow) -> StoreResult<Option<RouteHotline>> {
             }),
         fallback_queue_id: opt_uuid_column(row, "fallback_queue_id")?.map(QueueId),
         recording_policy: RecordingPolicy::parse(&row.try_get::<String, _>("recording_policy")?),
+        language: row.try_get("language")?,
         serving_agents: Vec::new(),
     }))
 }

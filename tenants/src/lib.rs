@@ -28,6 +28,7 @@ mod password;
 pub mod prompts;
 pub mod queues;
 pub mod rbac;
+pub mod route_queues;
 pub mod schedule;
 pub mod sip_bindings;
 pub mod tenants;

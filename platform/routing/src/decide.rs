@@ -114,6 +114,7 @@ mod tests {
                 time_zone: chrono_tz::Europe::Bratislava,
                 max_concurrent_calls: 10,
                 max_calls_per_second: 5,
+                plugin_cpu_ms_per_call: 50,
             },
             hotline: with_hotline.then(|| HotlineRoute {
                 hotline_id: HotlineId::new(),
@@ -122,6 +123,7 @@ mod tests {
                 open: HotlineAction::Reject { status: 486 },
                 closed: HotlineAction::Reject { status: 480 },
                 recording: crate::directory::RecordingPolicy::Never,
+                language: "en".into(),
             }),
         }
     }

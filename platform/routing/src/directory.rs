@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use hotline_core::ids::{AgentId, HotlineId, TenantId, TrunkId};
+use hotline_core::ids::{AgentId, HotlineId, PromptId, QueueId, TenantId, TrunkId};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -19,12 +19,53 @@ pub enum DirectoryError {
     Unavailable(String),
 }
 
-/// Number → route. `Ok(None)` means the number is not Hotline's (404).
+/// Number → route, and the names an IVR plugin uses inside its tenant.
 pub trait Directory: Send + Sync + 'static {
+    /// `Ok(None)` means the number is not Hotline's (404).
     fn lookup(
         &self,
         e164: &str,
     ) -> impl std::future::Future<Output = Result<Option<NumberRoute>, DirectoryError>> + Send;
+
+    /// The tenant's queue, by id or by the name plugins use; `Ok(None)` when it has none.
+    fn queue(
+        &self,
+        tenant_id: TenantId,
+        queue: QueueRef<'_>,
+    ) -> impl std::future::Future<Output = Result<Option<QueueRoute>, DirectoryError>> + Send;
+
+    /// The agent serving the tenant with this SIP username.
+    fn agent(
+        &self,
+        tenant_id: TenantId,
+        username: &str,
+    ) -> impl std::future::Future<Output = Result<Option<AgentId>, DirectoryError>> + Send;
+}
+
+/// How a queue is named: by hotline settings (id) or by a plugin (name).
+#[derive(Clone, Copy, Debug)]
+pub enum QueueRef<'a> {
+    Id(QueueId),
+    Name(&'a str),
+}
+
+/// A tenant's queue as the engine hands calls to it.
+#[derive(Clone, Debug)]
+pub struct QueueRoute {
+    pub queue_id: QueueId,
+    pub name: String,
+    /// Longest a caller waits before the queue gives up.
+    pub max_wait: Duration,
+    /// Music on hold; `None`: the platform's ringback tone.
+    pub moh_prompt_id: Option<PromptId>,
+    /// Agents serving the tenant now, lowest penalty first.
+    pub members: Vec<QueueMember>,
+}
+
+#[derive(Clone, Debug)]
+pub struct QueueMember {
+    pub agent_id: AgentId,
+    pub skills: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +83,8 @@ pub struct TenantRoute {
     pub time_zone: Tz,
     pub max_concurrent_calls: u32,
     pub max_calls_per_second: u32,
+    /// CPU an IVR plugin may use per call.
+    pub plugin_cpu_ms_per_call: u32,
 }
 
 /// Opening hours, evaluated by whoever owns the schedule model.
@@ -83,9 +126,26 @@ pub enum HotlineAction {
         ring_timeout: Duration,
         no_answer: NoAnswerTarget,
     },
-    /// A branch the engine cannot carry out yet (IVR plugin, message prompt): it ends the call
-    /// with this SIP status and says why in the log, rather than pretending.
+    /// Answer, play one of the tenant's prompts, hang up (a closed hotline's message).
+    Message { prompt_id: PromptId },
+    /// Run the pinned IVR plugin; when it fails (trap, budget, bad outcome, missing plugin)
+    /// `fallback` takes the call.
+    Ivr {
+        plugin: PluginPin,
+        fallback: Box<HotlineAction>,
+    },
+    /// Put the caller in one of the tenant's queues (a hotline without a plugin, or a fallback).
+    Queue { queue_id: QueueId },
+    /// A branch the engine cannot carry out: it ends the call with this SIP status and says why
+    /// in the log, rather than pretending.
     Unsupported { what: &'static str, status: u16 },
+}
+
+/// The plugin version a hotline runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginPin {
+    pub name: String,
+    pub version: u32,
 }
 
 /// Whether the hotline's connected calls are recorded.
@@ -107,6 +167,8 @@ pub struct HotlineRoute {
     pub open: HotlineAction,
     pub closed: HotlineAction,
     pub recording: RecordingPolicy,
+    /// The language of the hotline's prompts (BCP 47), told to its IVR plugin.
+    pub language: String,
 }
 
 /// A dialed number resolved.

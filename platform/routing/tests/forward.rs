@@ -18,8 +18,8 @@ use hotline_media::{MediaConfig, MediaEngine};
 use hotline_routing::{
     AgentContact, AgentLocator, CallRecordSink, Directory, DirectoryError, Engine, EngineParts,
     HotlineAction, HotlineRoute, NoAnswerTarget, NumberRoute, OpenHours, OutboundRoute,
-    OutboundTrunks, PromptLookupError, PromptSource, RecordingFiles, RecordingPolicy, SinkError,
-    TenantRoute, TenantState,
+    OutboundTrunks, PromptLookupError, PromptSource, QueueRef, QueueRoute, RecordingFiles,
+    RecordingPolicy, SinkError, TenantRoute, TenantState,
 };
 use hotline_sip::{Admission, InboundGate, SipConfig, SipServices, SipStack};
 use tokio::net::UdpSocket;
@@ -63,6 +63,7 @@ impl Directory for OneNumber {
                 time_zone: chrono_tz::UTC,
                 max_concurrent_calls: 10,
                 max_calls_per_second: 10,
+                plugin_cpu_ms_per_call: 50,
             },
             hotline: Some(HotlineRoute {
                 hotline_id: HotlineId::new(),
@@ -75,8 +76,25 @@ impl Directory for OneNumber {
                 },
                 closed: HotlineAction::Reject { status: 480 },
                 recording: self.recording,
+                language: "en".into(),
             }),
         }))
+    }
+
+    async fn queue(
+        &self,
+        _tenant_id: TenantId,
+        _queue: QueueRef<'_>,
+    ) -> Result<Option<QueueRoute>, DirectoryError> {
+        Ok(None)
+    }
+
+    async fn agent(
+        &self,
+        _tenant_id: TenantId,
+        _username: &str,
+    ) -> Result<Option<AgentId>, DirectoryError> {
+        Ok(None)
     }
 }
 
@@ -276,6 +294,7 @@ async fn world_with(media: Option<MediaEngine>, recording: RecordingPolicy) -> W
         media: media.clone(),
         prompts: Arc::new(NoPrompts),
         recordings: Arc::new(TempRecordings(recordings.path().to_path_buf())),
+        ivr: None,
     });
     tokio::spawn(engine.run(calls));
     World {

@@ -324,6 +324,19 @@ impl LegHandle {
         done.await.map_err(|_| MediaError::LegGone)
     }
 
+    /// Starts a playlist without waiting for it (music on hold, ringback while phones ring);
+    /// [`LegHandle::stop_playing`] ends it.
+    pub fn start_playing(&self, playlist: Playlist) -> Result<(), MediaError> {
+        let (reply, _) = oneshot::channel();
+        self.cmd
+            .send(LegCommand::Play {
+                playlist,
+                barge_in: BargeIn::NONE,
+                reply,
+            })
+            .map_err(|_| MediaError::LegGone)
+    }
+
     pub fn stop_playing(&self) -> Result<(), MediaError> {
         self.cmd
             .send(LegCommand::StopPlay)

@@ -184,3 +184,16 @@ pub(crate) async fn leg_media(leg: &LegHandle, number: u16) -> Option<LegMedia> 
         rtt_ms: quality.rtt_ms.map(|ms| ms.max(0.0).round() as u32),
     })
 }
+
+/// At the end of a call whose media was never bridged (a message, an IVR that ended it, a
+/// queue nobody answered): the caller's media quality in the record.
+pub(crate) async fn caller_media_ended<S: CallRecordSink>(
+    ctx: &mut CallContext<S>,
+    caller: &super::ring::Caller,
+) {
+    if let Some(media) = &caller.media {
+        if let Some(media) = leg_media(&media.leg, 0).await {
+            ctx.emit(CallEventKind::LegMediaEnded { media });
+        }
+    }
+}

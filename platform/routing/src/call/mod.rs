@@ -2,10 +2,15 @@
 //! the hotline's action — refuse, or forward (ring, then bridge the signaling and, anchored,
 //! the media) — emitting the call's events as it goes and ending with its record.
 
+mod actions;
 mod anchor;
 mod bridge;
+mod collect;
 mod context;
+mod ivr;
 mod legs;
+mod message;
+mod queue;
 mod ring;
 mod spool;
 
@@ -21,13 +26,13 @@ use tracing::{info, warn, Instrument};
 
 use crate::decide::{self, Refusal};
 use crate::directory::{Directory, HotlineAction};
+use crate::ivr::IvrRunner;
 use crate::limits::TenantLimiter;
 use crate::prompts::{PromptSource, RecordingFiles};
 use crate::sink::CallRecordSink;
 use crate::targets::{AgentLocator, OutboundTrunks};
 use anchor::CallerMedia;
 use context::CallContext;
-use ring::{Forward, Target};
 use spool::RecordSpool;
 
 /// What the engine is built from: the traits it asks through and the stacks it drives.
@@ -41,6 +46,8 @@ pub struct EngineParts<D: Directory, S: CallRecordSink> {
     pub media: Option<MediaEngine>,
     pub prompts: Arc<dyn PromptSource>,
     pub recordings: Arc<dyn RecordingFiles>,
+    /// Runs hotlines' IVR plugins; `None`: every IVR hotline uses its fallback.
+    pub ivr: Option<Arc<dyn IvrRunner>>,
 }
 
 /// Everything a call task needs, shared by all calls.
@@ -52,9 +59,9 @@ pub struct Engine<D: Directory, S: CallRecordSink> {
     agents: Arc<dyn AgentLocator>,
     trunks: Arc<dyn OutboundTrunks>,
     media: Option<MediaEngine>,
-    #[allow(dead_code)] // the IVR and hotline messages play prompts (next step)
     prompts: Arc<dyn PromptSource>,
     recordings: Arc<dyn RecordingFiles>,
+    ivr: Option<Arc<dyn IvrRunner>>,
     limiter: TenantLimiter,
 }
 
@@ -72,6 +79,7 @@ impl<D: Directory, S: CallRecordSink> Engine<D, S> {
             media: parts.media,
             prompts: parts.prompts,
             recordings: parts.recordings,
+            ivr: parts.ivr,
             limiter: TenantLimiter::default(),
         });
         (engine, writer)
@@ -92,6 +100,7 @@ impl<D: Directory, S: CallRecordSink> Engine<D, S> {
     }
 
     async fn handle(self: Arc<Self>, call_id: CallId, call: IncomingCall) {
+        let arrived_at = hotline_core::time::now();
         let mut ctx = CallContext::new(call_id, self.sink.clone(), self.spool.clone());
         let info = call.info.clone();
         ctx.emit(CallEventKind::Arrived {
@@ -142,37 +151,20 @@ impl<D: Directory, S: CallRecordSink> Engine<D, S> {
             ScheduleBranch::Open => RejectReason::Configured,
             ScheduleBranch::Closed => RejectReason::Closed,
         };
-        let forward = match action {
+        // Refusals need no dialog and no media.
+        match action {
             HotlineAction::Reject { status } => {
                 return refuse(ctx, call, Refusal::new(status, rejected_because)).await;
             }
             HotlineAction::Unsupported { what, status } => {
                 warn!(
                     what,
-                    status, "the hotline's action is not available yet; refusing the call"
+                    status, "the hotline's action cannot be carried out; refusing"
                 );
                 return refuse(ctx, call, Refusal::new(status, RejectReason::NoRoute)).await;
             }
-            HotlineAction::ForwardAgent {
-                agent_id,
-                ring_timeout,
-                no_answer,
-            } => Forward {
-                target: Target::Agent(agent_id),
-                ring_timeout,
-                no_answer,
-            },
-            HotlineAction::ForwardExternal {
-                number,
-                trunk_id,
-                ring_timeout,
-                no_answer,
-            } => Forward {
-                target: Target::External { number, trunk_id },
-                ring_timeout,
-                no_answer,
-            },
-        };
+            _ => {}
+        }
         let caller_media = match (&self.media, info.sdp.as_deref()) {
             (Some(media), Some(offer)) => {
                 match media.inbound_leg(offer, LegOptions::default()).await {
@@ -213,9 +205,16 @@ impl<D: Directory, S: CallRecordSink> Engine<D, S> {
             max_forwards: info.max_forwards.saturating_sub(1),
             tenant_id: resolved.tenant.tenant_id,
             recording: resolved.hotline.recording,
+            hotline_id: resolved.hotline.hotline_id,
+            hotline_name: resolved.hotline.name.clone(),
+            language: resolved.hotline.language.clone(),
+            zone: resolved.tenant.time_zone,
+            cpu_ms_per_call: resolved.tenant.plugin_cpu_ms_per_call,
+            arrived_at,
+            open: branch == ScheduleBranch::Open,
         };
         let caller = ring::Caller::new(inbound, caller_media);
-        ring::forward(&self, ctx, caller, setup, forward).await;
+        actions::carry_out(self.clone(), ctx, caller, setup, 1, action).await;
     }
 }
 

@@ -12,9 +12,11 @@ use std::time::Duration;
 use hotline_core::call::{
     CallEventKind, EndCause, LegEnd as RecordLegEnd, LegTarget, Party, RejectReason,
 };
-use hotline_core::ids::{AgentId, TenantId, TrunkId};
+use hotline_core::ids::{AgentId, HotlineId, TenantId, TrunkId};
 use hotline_media::LegOptions;
 use hotline_sip::{DialRequest, InboundLeg, LegEnd, LegEvent, Sdp};
+
+use crate::targets::AgentContact;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
@@ -37,6 +39,15 @@ pub(crate) struct CallSetup {
     pub(crate) max_forwards: u32,
     pub(crate) tenant_id: TenantId,
     pub(crate) recording: RecordingPolicy,
+    /// What the hotline's IVR plugin is told about the call.
+    pub(crate) hotline_id: HotlineId,
+    pub(crate) hotline_name: String,
+    pub(crate) language: String,
+    pub(crate) zone: chrono_tz::Tz,
+    pub(crate) cpu_ms_per_call: u32,
+    pub(crate) arrived_at: chrono::DateTime<chrono::Utc>,
+    /// The schedule's branch: open or closed.
+    pub(crate) open: bool,
 }
 
 /// The caller's side of the call: the SIP leg and, anchored, its media.
@@ -56,7 +67,10 @@ impl Caller {
     }
 
     /// Answer the caller (once): with Hotline's answer when anchored, else the far end's SDP.
-    fn answer(&mut self, passed_through: Option<Sdp>) -> Result<(), hotline_sip::SipError> {
+    pub(crate) fn answer(
+        &mut self,
+        passed_through: Option<Sdp>,
+    ) -> Result<(), hotline_sip::SipError> {
         if self.answered {
             return Ok(());
         }
@@ -69,14 +83,29 @@ impl Caller {
         Ok(())
     }
 
-    fn anchored(&self) -> bool {
+    pub(crate) fn anchored(&self) -> bool {
         self.media.is_some()
+    }
+
+    pub(crate) fn is_answered(&self) -> bool {
+        self.answered
+    }
+
+    /// End the caller's side: BYE once answered, otherwise this final status.
+    pub(crate) async fn end(&mut self, status: u16) {
+        if self.answered {
+            self.inbound.hangup().await;
+        } else {
+            self.inbound.reject(status);
+        }
     }
 }
 
 #[derive(Clone, Debug)]
 pub(crate) enum Target {
     Agent(AgentId),
+    /// Every registered phone of every one of these agents at once (a queue's ring-all).
+    Agents(Vec<AgentId>),
     External {
         number: String,
         trunk_id: Option<TrunkId>,
@@ -90,15 +119,9 @@ pub(crate) struct Forward {
 }
 
 /// How ringing one target ended.
-enum Rang {
+pub(crate) enum Rang {
     /// A leg answered; the caller has been answered too.
-    Answered {
-        winner: LegHandle,
-        /// The winner's media leg, with its answer applied (anchored calls).
-        winner_media: Option<hotline_media::LegHandle>,
-        events: mpsc::Receiver<(u16, LegEvent)>,
-        party: Party,
-    },
+    Answered(Answered),
     /// The caller hung up or cancelled.
     CallerGone,
     NoAnswer,
@@ -106,6 +129,67 @@ enum Rang {
     Failed {
         status: u16,
     },
+}
+
+/// The leg that answered, ready to be bridged with the caller.
+pub(crate) struct Answered {
+    pub(crate) winner: LegHandle,
+    /// The winner's media leg, with its answer applied (anchored calls).
+    pub(crate) winner_media: Option<hotline_media::LegHandle>,
+    pub(crate) events: mpsc::Receiver<(u16, LegEvent)>,
+    pub(crate) party: Party,
+}
+
+/// Bridge the caller with the leg that answered (media too, when anchored) until either hangs
+/// up, and end the call.
+pub(crate) async fn connect<D: Directory, S: CallRecordSink>(
+    engine: &Engine<D, S>,
+    mut ctx: CallContext<S>,
+    mut caller: Caller,
+    setup: &CallSetup,
+    answered: Answered,
+) {
+    let Answered {
+        winner,
+        winner_media,
+        events,
+        party,
+    } = answered;
+    let anchored = match (engine.media.as_ref(), caller.media.take(), winner_media) {
+        (Some(media), Some(caller_media), Some(answerer)) => {
+            match Anchored::connect(
+                &mut ctx,
+                media,
+                caller_media.leg,
+                answerer,
+                winner.no,
+                setup.tenant_id,
+                setup.recording,
+                engine.recordings.as_ref(),
+            )
+            .await
+            {
+                Ok(anchored) => Some(anchored),
+                Err(error) => {
+                    warn!(%error, "could not bridge the call's media");
+                    winner.hangup();
+                    caller.inbound.hangup().await;
+                    return ctx.finish(EndCause::Failed { status: 500 }, Party::System);
+                }
+            }
+        }
+        _ => None,
+    };
+    let ended = bridge::run(
+        &mut ctx,
+        &mut caller.inbound,
+        winner,
+        events,
+        party,
+        anchored,
+    )
+    .await;
+    ended.finish(ctx);
 }
 
 /// State of one ringing attempt.
@@ -129,9 +213,10 @@ pub(crate) async fn forward<D: Directory, S: CallRecordSink>(
     mut ctx: CallContext<S>,
     mut caller: Caller,
     setup: CallSetup,
+    first_leg: u16,
     forward: Forward,
 ) {
-    let mut next_leg = 1u16;
+    let mut next_leg = first_leg;
     let mut attempt = Some((forward.target, forward.ring_timeout));
     let mut no_answer = Some(forward.no_answer);
     let mut outcome_status = 480;
@@ -147,47 +232,8 @@ pub(crate) async fn forward<D: Directory, S: CallRecordSink>(
         )
         .await
         {
-            Rang::Answered {
-                winner,
-                winner_media,
-                events,
-                party,
-            } => {
-                let anchored = match (engine.media.as_ref(), caller.media.take(), winner_media) {
-                    (Some(media), Some(caller_media), Some(answerer)) => {
-                        match Anchored::connect(
-                            &mut ctx,
-                            media,
-                            caller_media.leg,
-                            answerer,
-                            winner.no,
-                            setup.tenant_id,
-                            setup.recording,
-                            engine.recordings.as_ref(),
-                        )
-                        .await
-                        {
-                            Ok(anchored) => Some(anchored),
-                            Err(error) => {
-                                warn!(%error, "could not bridge the call's media");
-                                winner.hangup();
-                                caller.inbound.hangup().await;
-                                return ctx.finish(EndCause::Failed { status: 500 }, Party::System);
-                            }
-                        }
-                    }
-                    _ => None,
-                };
-                let ended = bridge::run(
-                    &mut ctx,
-                    &mut caller.inbound,
-                    winner,
-                    events,
-                    party,
-                    anchored,
-                )
-                .await;
-                return ended.finish(ctx);
+            Rang::Answered(answered) => {
+                return connect(engine, ctx, caller, &setup, answered).await
             }
             Rang::CallerGone => return ctx.finish(EndCause::Abandoned, Party::Caller),
             Rang::NoAnswer => outcome_status = 480,
@@ -205,8 +251,8 @@ pub(crate) async fn forward<D: Directory, S: CallRecordSink>(
             None => {}
         }
     }
-    caller.inbound.reject(outcome_status);
-    if next_leg == 1 {
+    caller.end(outcome_status).await;
+    if next_leg == first_leg {
         // Nothing could even ring (no phone registered, no trunk with room): the call was
         // refused for want of a route; "no answer" would count it as rung out (KPIS.md 3).
         info!(
@@ -247,14 +293,28 @@ async fn dial<D: Directory, S: CallRecordSink>(
         Some((_, offer)) => Some(offer.clone()),
         None => setup.offer.clone(),
     };
+    let agents = match target {
+        Target::Agent(agent_id) => std::slice::from_ref(agent_id),
+        Target::Agents(agent_ids) => agent_ids.as_slice(),
+        Target::External { .. } => &[],
+    };
+    let phones: Vec<(AgentId, AgentContact)> = agents
+        .iter()
+        .flat_map(|agent_id| {
+            engine
+                .agents
+                .contacts(*agent_id)
+                .into_iter()
+                .map(move |contact| (*agent_id, contact))
+        })
+        .collect();
     match target {
-        Target::Agent(agent_id) => {
-            let contacts = engine.agents.contacts(*agent_id);
-            if contacts.is_empty() {
-                debug!(%agent_id, "agent has no registered phone");
+        Target::Agent(_) | Target::Agents(_) => {
+            if phones.is_empty() {
+                debug!(?agents, "no registered phone to ring");
                 return Err(480);
             }
-            for contact in contacts {
+            for (agent_id, contact) in phones {
                 let media = match leg_media(engine, anchored).await {
                     Ok(media) => media,
                     Err(status) => return finish_dial(dialed, status),
@@ -277,9 +337,7 @@ async fn dial<D: Directory, S: CallRecordSink>(
                         *next_leg += 1;
                         ctx.emit(CallEventKind::LegCreated {
                             leg: no,
-                            target: LegTarget::Agent {
-                                agent_id: *agent_id,
-                            },
+                            target: LegTarget::Agent { agent_id },
                         });
                         dialed.legs.push(legs::spawn(no, leg, events.clone(), None));
                         if let Some((media, _)) = media {
@@ -362,7 +420,7 @@ async fn leg_media<D: Directory, S: CallRecordSink>(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn ring<D: Directory, S: CallRecordSink>(
+pub(crate) async fn ring<D: Directory, S: CallRecordSink>(
     engine: &Engine<D, S>,
     ctx: &mut CallContext<S>,
     caller: &mut Caller,
@@ -372,7 +430,7 @@ async fn ring<D: Directory, S: CallRecordSink>(
     next_leg: &mut u16,
 ) -> Rang {
     let party = match target {
-        Target::Agent(_) => Party::Agent,
+        Target::Agent(_) | Target::Agents(_) => Party::Agent,
         Target::External { .. } => Party::Callee,
     };
     let (events_tx, events) = mpsc::channel(32);
@@ -443,12 +501,12 @@ async fn ring<D: Directory, S: CallRecordSink>(
                             return Rang::Failed { status: 500 };
                         }
                         ctx.emit(CallEventKind::Answered);
-                        return Rang::Answered {
+                        return Rang::Answered(Answered {
                             winner,
                             winner_media,
                             events: ringing.events,
                             party,
-                        };
+                        });
                     }
                     LegEvent::Ended(end) => {
                         let (record_end, status) = leg_end(&end);
