@@ -20,7 +20,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PLUGINS="$ROOT/plugins"
 WIT="$PLUGINS/wit"
 OUT="$ROOT/target/plugins"
-EXAMPLES=(language-menu business-hours crm-lookup satisfaction-survey retail-agent-script)
+EXAMPLES=(language-menu business-hours crm-lookup satisfaction-survey retail-agent-script sdk-tour)
 mkdir -p "$OUT"
 
 fail() {

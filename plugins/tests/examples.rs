@@ -503,4 +503,7 @@ examples! {
     retail_agent_script_rust: script_example("retail-agent-script", "rust");
     retail_agent_script_python: script_example("retail-agent-script", "python");
     retail_agent_script_js: script_example("retail-agent-script", "js");
+    sdk_tour_rust: ivr_example("sdk-tour", "rust");
+    sdk_tour_python: ivr_example("sdk-tour", "python");
+    sdk_tour_js: ivr_example("sdk-tour", "js");
 }
