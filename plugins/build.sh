@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds every example plugin (plugins/examples/<name>/{rust,python,js}) into
 #     target/plugins/<name>-<lang>.wasm
-# where the example tests, the registry tests and the benchmarks load them, and a Python probe
-# that tries to open sockets (target/plugins/probe-python-sockets.wasm) for the sandbox test.
+# where the example tests (which upload each through the registry) and the benchmarks load
+# them, and a Python probe that tries to open sockets (target/plugins/probe-python-sockets.wasm)
+# for the sandbox test.
 #
 # It installs the toolchains it needs and FAILS LOUDLY when one cannot be had; it never skips:
 #   rust    the wasm32-wasip2 target (rustup target add), crates from plugins/examples/Cargo.lock
@@ -20,7 +21,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PLUGINS="$ROOT/plugins"
 WIT="$PLUGINS/wit"
 OUT="$ROOT/target/plugins"
-EXAMPLES=(language-menu business-hours crm-lookup satisfaction-survey retail-agent-script)
+EXAMPLES=(language-menu business-hours crm-lookup satisfaction-survey retail-agent-script sdk-tour)
 mkdir -p "$OUT"
 
 fail() {

@@ -12,22 +12,6 @@ use hotline_tenants::rbac::Role;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
-/// Send `request` and expect the problem `status`/`slug`, with nothing written. Returns the
-/// problem body.
-macro_rules! refused {
-    ($app:expr, $status:expr, $slug:expr, $request:expr) => {{
-        let before = $app.fingerprint().await;
-        let reply = $request.await;
-        let problem = assert_problem(&reply, $status, $slug);
-        assert_eq!(
-            $app.fingerprint().await,
-            before,
-            "a refused request wrote something: {problem}"
-        );
-        problem
-    }};
-}
-
 async fn malformed_json_unknown_fields_and_wrong_content_type(backend: hotline_core::Backend) {
     let world = World::new(backend).await;
     let app = &world.app;

@@ -14,21 +14,6 @@ use hotline_plugins::registry::LoadError;
 use hotline_plugins::{run_ivr, IvrCall, SandboxLimits};
 use serde_json::{json, Value};
 
-/// Send `request` and expect the problem `status`/`slug`, with nothing written.
-macro_rules! refused {
-    ($app:expr, $status:expr, $slug:expr, $request:expr) => {{
-        let before = $app.fingerprint().await;
-        let reply = $request.await;
-        let problem = assert_problem(&reply, $status, $slug);
-        assert_eq!(
-            $app.fingerprint().await,
-            before,
-            "a refused request wrote something: {problem}"
-        );
-        problem
-    }};
-}
-
 fn scope(tenant: &TenantFx) -> TenantScope {
     PlatformScope::from_verified().tenant(tenant.id.parse().expect("tenant id"))
 }

@@ -65,8 +65,8 @@ fn scenarios(example: &str) -> String {
 /// The CPU budget the example runs get. The scenario files keep the tenant default (50 ms, what
 /// an author running `hotline plugin test` alone should see), but here other tests compile
 /// 18 MB Python components meanwhile with wasmtime's parallel compiler on both cores, and a
-/// guest's epoch-counted CPU is charged for the time it waits for a core. The budget itself is
-/// the sandbox tests' subject, not these.
+/// guest sharing its core with a compiler runs slower and is charged the ticks it ran. The
+/// budget itself is the sandbox tests' subject, not these.
 const TEST_CPU_BUDGET_MS: u32 = 5_000;
 
 /// One engine for the test binary, sized for a few Python guests at once.
@@ -503,4 +503,7 @@ examples! {
     retail_agent_script_rust: script_example("retail-agent-script", "rust");
     retail_agent_script_python: script_example("retail-agent-script", "python");
     retail_agent_script_js: script_example("retail-agent-script", "js");
+    sdk_tour_rust: ivr_example("sdk-tour", "rust");
+    sdk_tour_python: ivr_example("sdk-tour", "python");
+    sdk_tour_js: ivr_example("sdk-tour", "js");
 }

@@ -461,9 +461,57 @@ async fn settings_round_trip_per_tenant(backend: Backend) {
     db.finish().await;
 }
 
+/// Uploads of one plugin at the same moment get consecutive versions, none refused; so do the
+/// first uploads of a plugin that does not exist yet.
+async fn concurrent_uploads_get_consecutive_versions(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let reg = registry(&db, dir.path());
+    let a = tenant(&db, "a").await;
+    let bytes = guest("probe");
+    let uploads = (0..4).map(|i| {
+        let (reg, bytes) = (reg.clone(), bytes.clone());
+        async move {
+            let notes = format!("upload {i}");
+            reg.upload(OwnerScope::Tenant(&a), meta("menu", &notes), bytes)
+                .await
+                .map(|v| v.version)
+        }
+    });
+    let mut versions: Vec<u32> = futures_all(uploads)
+        .await
+        .into_iter()
+        .map(|r| r.expect("every upload is stored"))
+        .collect();
+    versions.sort();
+    assert_eq!(versions, vec![1, 2, 3, 4]);
+    let plugin = reg
+        .store()
+        .plugin(OwnerScope::Tenant(&a), "menu")
+        .await
+        .expect("plugin");
+    assert_eq!(plugin.latest_version, 4);
+    db.finish().await;
+}
+
+/// Run futures concurrently on the test's runtime and collect their results in order.
+async fn futures_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.expect("the task ran"));
+    }
+    out
+}
+
 hotline_core::both_backends!(
     versions_are_numbered_and_private,
     kv_and_logs_stay_inside_their_tenant,
     log_batches_and_filters,
     settings_round_trip_per_tenant,
+    concurrent_uploads_get_consecutive_versions,
 );

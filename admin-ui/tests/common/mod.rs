@@ -772,6 +772,25 @@ pub fn error_fields(problem: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Send `request` and expect the problem `status`/`slug`, with nothing written (the store's
+/// fingerprint is unchanged). Returns the problem body.
+#[allow(unused_macros)]
+macro_rules! refused {
+    ($app:expr, $status:expr, $slug:expr, $request:expr) => {{
+        let before = $app.fingerprint().await;
+        let reply = $request.await;
+        let problem = assert_problem(&reply, $status, $slug);
+        assert_eq!(
+            $app.fingerprint().await,
+            before,
+            "a refused request wrote something: {problem}"
+        );
+        problem
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use refused;
+
 /// One tenant's resources, as ids.
 #[derive(Clone, Debug, Default)]
 pub struct Ids {

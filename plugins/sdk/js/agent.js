@@ -18,7 +18,7 @@
  */
 import { HotlineError } from "./errors.js";
 
-export * from "./errors.js";
+export { HotlineError, CallError, KvError, HttpError, LogError, GiveUp } from "./errors.js";
 export * as kv from "./kv.js";
 export * as http from "./http.js";
 export * as log from "./log.js";

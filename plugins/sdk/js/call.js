@@ -177,7 +177,7 @@ export class Call {
   /**
    * Record a message into the tenant's voicemail.
    * @param {{ prompt?: PromptLike, maxDurationMs?: number, silenceTimeoutMs?: number, terminators?: string, beep?: boolean }} [options]
-   * @returns {string} the recording's id
+   * @returns {{ recordingId: string, durationMs: number }} the stored message
    */
   recordVoicemail(options = {}) {
     const opts = {
@@ -187,7 +187,7 @@ export class Call {
       terminators: options.terminators ?? "#",
       beep: options.beep ?? true,
     };
-    return call(() => wit.recordVoicemail(opts)).recordingId;
+    return call(() => wit.recordVoicemail(opts));
   }
 
   /** Set a variable: it goes into the call record and the agent's screen pop. */

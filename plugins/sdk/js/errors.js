@@ -21,7 +21,7 @@ const CALL = {
 };
 
 const KV = {
-  "invalid-key": (d) => `invalid key ${JSON.stringify(String(d))}`,
+  "invalid-key": (d) => `invalid key: ${d}`,
   "value-too-large": (d) => `value larger than ${d} bytes`,
   "quota-exceeded": (d) => `quota exceeded: ${d}`,
   "rate-limited": () => "rate-limited",

@@ -27,7 +27,7 @@ import { Call } from "./call.js";
 import { CallError, HotlineError } from "./errors.js";
 
 export { Call, silence } from "./call.js";
-export * from "./errors.js";
+export { HotlineError, CallError, KvError, HttpError, LogError, GiveUp } from "./errors.js";
 export * as kv from "./kv.js";
 export * as http from "./http.js";
 export * as log from "./log.js";

@@ -119,6 +119,44 @@ impl PluginHost {
     }
 }
 
+/// What a run's store is made of.
+struct RunParts {
+    limits: SandboxLimits,
+    control: Option<Box<dyn CallControl>>,
+    vars: Vec<(String, String)>,
+    services: CallServices,
+    zone: Tz,
+    call_id: Option<CallId>,
+    transcript: Option<Transcript>,
+    log: Option<LogSink>,
+}
+
+impl PluginHost {
+    /// A run's store, and the guard that stores its log lines however the run ends.
+    fn begin(&self, plugin: &LoadedPlugin, parts: RunParts) -> (Store<CallState>, LogGuard) {
+        let lines = RunLog::default();
+        let guard = LogGuard::new(
+            lines.clone(),
+            parts.log,
+            plugin.identity.clone(),
+            parts.call_id,
+        );
+        let state = CallState::new(
+            parts.limits,
+            self.tick_clock(),
+            parts.control,
+            parts.vars,
+            parts.services,
+            parts.zone,
+            parts.call_id,
+            plugin.identity.clone(),
+            parts.transcript,
+            lines,
+        );
+        (self.store(state), guard)
+    }
+}
+
 /// One IVR call to run.
 pub struct IvrCall {
     pub info: CallInfo,
@@ -192,26 +230,19 @@ pub async fn run_ivr(host: &PluginHost, plugin: &LoadedPlugin, call: IvrCall) ->
         .iter()
         .map(|v| (v.name.clone(), v.value.clone()))
         .collect();
-    let lines = RunLog::default();
-    let guard = LogGuard::new(
-        lines.clone(),
-        call.log,
-        plugin.identity.clone(),
-        call.call_id,
+    let (mut store, guard) = host.begin(
+        plugin,
+        RunParts {
+            limits: call.limits.clone(),
+            control: Some(call.control),
+            vars,
+            services: call.services,
+            zone: call.zone,
+            call_id: call.call_id,
+            transcript: call.transcript,
+            log: call.log,
+        },
     );
-    let state = CallState::new(
-        call.limits.clone(),
-        host.tick_clock(),
-        Some(call.control),
-        vars,
-        call.services,
-        call.zone,
-        call.call_id,
-        plugin.identity.clone(),
-        call.transcript,
-        lines,
-    );
-    let mut store = host.store(state);
     let wall_clock = call.limits.wall_clock;
     let returned = match &plugin.prepared {
         Prepared::Ivr(pre) => {
@@ -308,26 +339,19 @@ where
     >,
     T: Send,
 {
-    let lines = RunLog::default();
-    let guard = LogGuard::new(
-        lines.clone(),
-        call.log,
-        plugin.identity.clone(),
-        call.call_id,
+    let (mut store, guard) = host.begin(
+        plugin,
+        RunParts {
+            limits: call.limits.clone(),
+            control: None,
+            vars: Vec::new(),
+            services: call.services,
+            zone: call.zone,
+            call_id: call.call_id,
+            transcript: None,
+            log: call.log,
+        },
     );
-    let state = CallState::new(
-        call.limits.clone(),
-        host.tick_clock(),
-        None,
-        Vec::new(),
-        call.services,
-        call.zone,
-        call.call_id,
-        plugin.identity.clone(),
-        None,
-        lines,
-    );
-    let mut store = host.store(state);
     let result = match &plugin.prepared {
         Prepared::AgentScript(pre) => {
             let run = async {

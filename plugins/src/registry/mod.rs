@@ -94,7 +94,13 @@ pub struct Registry {
     cache_dir: Option<PathBuf>,
     memory: Arc<Mutex<MemoryCache>>,
     max_component_bytes: usize,
+    /// Compilations at once (uploads and cache misses): a Python guest keeps a core busy for
+    /// seconds, and a burst of uploads must not take every core from the calls.
+    compiles: Arc<tokio::sync::Semaphore>,
 }
+
+/// Compilations one registry runs at once.
+const COMPILE_SLOTS: usize = 2;
 
 /// Why a plugin could not be loaded for a call.
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +139,7 @@ impl Registry {
                 entries: HashMap::new(),
             })),
             max_component_bytes: validate::MAX_COMPONENT_BYTES,
+            compiles: Arc::new(tokio::sync::Semaphore::new(COMPILE_SLOTS)),
         }
     }
 
@@ -156,7 +163,7 @@ impl Registry {
     }
 
     /// Validate, precompile and store a new version. Compiling runs on a blocking thread (a
-    /// Python guest takes seconds).
+    /// Python guest takes seconds), [`COMPILE_SLOTS`] at a time.
     pub async fn upload(
         &self,
         owner: OwnerScope<'_>,
@@ -181,6 +188,11 @@ impl Registry {
             ));
         }
         let host = self.host.clone();
+        let _slot = self
+            .compiles
+            .acquire()
+            .await
+            .map_err(|_| UploadError::Compile("the registry is shutting down".into()))?;
         let (validated, cwasm, bytes) = tokio::task::spawn_blocking(move || {
             let validated = validate::validate(&host, &bytes)?;
             let cwasm = host
@@ -260,6 +272,17 @@ impl Registry {
             name: info.plugin.clone(),
             version: info.version,
             detail,
+        };
+        // Only a compilation waits for a slot; loading a cached artifact never queues a call
+        // behind an upload.
+        let _slot = match cached {
+            Some(_) => None,
+            None => Some(
+                self.compiles
+                    .acquire()
+                    .await
+                    .map_err(|_| compile_error("the registry is shutting down".into()))?,
+            ),
         };
         let (prepared, size, fresh) = tokio::task::spawn_blocking(move || {
             let (component, cwasm) =

@@ -141,6 +141,10 @@ impl RegistryStore {
     }
 
     /// Store the next version of `owner`'s plugin `name` (making the plugin at version 1).
+    /// Concurrent uploads of one plugin get consecutive numbers: the first statement bumps the
+    /// plugin's latest version, which takes the write lock (SQLite) or the row lock
+    /// (PostgreSQL) before anything is read; two first uploads racing to create the plugin
+    /// retry once the winner's row exists.
     pub async fn add_version(
         &self,
         owner: OwnerScope<'_>,
@@ -149,58 +153,77 @@ impl RegistryStore {
         let (owner_id, tenant_id) = owner.writer().ok_or_else(|| {
             UploadError::Invalid("a tenant uploads into its own plugins, not the catalog".into())
         })?;
+        let mut attempt = 0;
+        loop {
+            match self
+                .try_add_version(&owner_id, tenant_id.as_deref(), &new)
+                .await
+            {
+                Err(UploadError::Store(StoreError::Conflict(_))) if attempt < 3 => attempt += 1,
+                done => return done,
+            }
+        }
+    }
+
+    async fn try_add_version(
+        &self,
+        owner_id: &str,
+        tenant_id: Option<&str>,
+        new: &NewVersion<'_>,
+    ) -> Result<VersionInfo, UploadError> {
+        let conflict = |e: sqlx::Error| -> UploadError {
+            if hotline_core::db::is_unique_violation(&e) {
+                StoreError::Conflict("another upload of this plugin came first; retry".into())
+                    .into()
+            } else {
+                StoreError::from(e).into()
+            }
+        };
         let mut tx = self.db.begin().await.map_err(StoreError::from)?;
         let now = hotline_core::time::to_millis(hotline_core::time::now());
-        let existing = sqlx::query(
-            "SELECT id, world, latest_version FROM plugins WHERE owner = $1 AND name = $2",
+        let bumped = sqlx::query(
+            "UPDATE plugins SET latest_version = latest_version + 1, updated_at = $1 WHERE owner = $2 AND name = $3",
         )
-        .bind(&owner_id)
+        .bind(now)
+        .bind(owner_id)
         .bind(new.name)
-        .fetch_optional(&mut *tx)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::from)?;
-        let (id, number) = match existing {
-            Some(row) => {
-                let world: String = row.try_get("world").map_err(StoreError::from)?;
-                if world != new.world.as_str() {
-                    let was = World::parse(&world).unwrap_or(World::Ivr);
-                    return Err(UploadError::WorldChanged(new.name.to_string(), was));
-                }
-                let id: String = row.try_get("id").map_err(StoreError::from)?;
-                let latest: i64 = row.try_get("latest_version").map_err(StoreError::from)?;
-                sqlx::query("UPDATE plugins SET latest_version = $1, updated_at = $2 WHERE id = $3 AND latest_version = $4")
-                    .bind(latest + 1)
-                    .bind(now)
-                    .bind(&id)
-                    .bind(latest)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::from)?;
-                (id, latest + 1)
+        let (id, number) = if bumped.rows_affected() == 1 {
+            let row = sqlx::query(
+                "SELECT id, world, latest_version FROM plugins WHERE owner = $1 AND name = $2",
+            )
+            .bind(owner_id)
+            .bind(new.name)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+            let world: String = row.try_get("world").map_err(StoreError::from)?;
+            if world != new.world.as_str() {
+                // Dropping the transaction rolls the bump back.
+                let was = World::parse(&world).unwrap_or(World::Ivr);
+                return Err(UploadError::WorldChanged(new.name.to_string(), was));
             }
-            None => {
-                let id = uuid::Uuid::now_v7().to_string();
-                sqlx::query(
-                    "INSERT INTO plugins (id, owner, tenant_id, name, world, latest_version, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
-                )
-                .bind(&id)
-                .bind(&owner_id)
-                .bind(&tenant_id)
-                .bind(new.name)
-                .bind(new.world.as_str())
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| {
-                    if hotline_core::db::is_unique_violation(&e) {
-                        UploadError::Store(StoreError::Conflict("another upload of this plugin came first; retry".into()))
-                    } else {
-                        StoreError::from(e).into()
-                    }
-                })?;
-                (id, 1)
-            }
+            let id: String = row.try_get("id").map_err(StoreError::from)?;
+            let number: i64 = row.try_get("latest_version").map_err(StoreError::from)?;
+            (id, number)
+        } else {
+            let id = uuid::Uuid::now_v7().to_string();
+            sqlx::query(
+                "INSERT INTO plugins (id, owner, tenant_id, name, world, latest_version, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+            )
+            .bind(&id)
+            .bind(owner_id)
+            .bind(tenant_id)
+            .bind(new.name)
+            .bind(new.world.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict)?;
+            (id, 1)
         };
         let imports =
             serde_json::to_string(new.imports).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -219,17 +242,11 @@ impl RegistryStore {
         .bind(now)
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            if hotline_core::db::is_unique_violation(&e) {
-                UploadError::Store(StoreError::Conflict("another upload of this plugin came first; retry".into()))
-            } else {
-                StoreError::from(e).into()
-            }
-        })?;
+        .map_err(conflict)?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(VersionInfo {
             plugin: new.name.to_string(),
-            owner: owner_kind(&owner_id).into(),
+            owner: owner_kind(owner_id).into(),
             version: u32::try_from(number).unwrap_or_default(),
             world: new.world,
             sha256: new.sha256.to_string(),

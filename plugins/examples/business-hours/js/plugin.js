@@ -49,7 +49,7 @@ export const handleCall = ivr((call) => {
   call.setVar("hours", "closed");
   call.play("closed-message");
   const recording = call.recordVoicemail({ prompt: "leave-message", maxDurationMs: 60000 });
-  call.setVar("voicemail", recording);
+  call.setVar("voicemail", recording.recordingId);
   call.play("goodbye");
   call.hangup();
   return Outcome.selfServed();

@@ -53,7 +53,7 @@ def handle(call: Call):
     call.set_var("hours", "closed")
     call.play("closed-message")
     recording = call.record_voicemail(prompt="leave-message", max_duration_ms=60_000)
-    call.set_var("voicemail", recording)
+    call.set_var("voicemail", recording.recording_id)
     call.play("goodbye")
     call.hangup()
     return Outcome.self_served()

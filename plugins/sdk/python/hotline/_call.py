@@ -44,6 +44,14 @@ class Collected:
 
 
 @dataclass(frozen=True)
+class Voicemail:
+    """A stored voicemail: its recording id (readable by the tenant through the API)."""
+
+    recording_id: str
+    duration_ms: int
+
+
+@dataclass(frozen=True)
 class QueueTicket:
     position: int
     estimated_wait_seconds: Optional[int]
@@ -166,13 +174,14 @@ class Call:
 
     def record_voicemail(self, *, prompt: Optional[PromptLike] = None, max_duration_ms: int = 120_000,
                          silence_timeout_ms: int = 5_000, terminators: str = "#",
-                         beep: bool = True) -> str:
-        """Record a message into the tenant's voicemail; the recording's id."""
+                         beep: bool = True) -> Voicemail:
+        """Record a message into the tenant's voicemail."""
         options = _call.VoicemailOptions(
             prompt=_prompt(prompt), max_duration_ms=max_duration_ms,
             silence_timeout_ms=silence_timeout_ms, terminators=terminators, beep=beep,
         )
-        return host_call(CallError, _call.record_voicemail, options).recording_id
+        stored = host_call(CallError, _call.record_voicemail, options)
+        return Voicemail(stored.recording_id, stored.duration_ms)
 
     def set_var(self, name: str, value: str) -> None:
         """Set a variable: it goes into the call record and the agent's screen pop."""

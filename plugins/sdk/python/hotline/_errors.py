@@ -58,7 +58,7 @@ _CALL = {
 }
 
 _KV = {
-    "invalid-key": lambda d: f"invalid key {_quoted(d)}",
+    "invalid-key": lambda d: f"invalid key: {d}",
     "value-too-large": lambda d: f"value larger than {d} bytes",
     "quota-exceeded": lambda d: f"quota exceeded: {d}",
     "rate-limited": lambda d: "rate-limited",
@@ -83,10 +83,6 @@ _LOG = {
     "budget-exhausted": lambda d: f"this call's {d} bytes of log are used up",
 }
 
-
-def _quoted(text: Any) -> str:
-    escaped = str(text).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
 
 
 class CallError(HotlineError):

@@ -82,7 +82,7 @@ fn describe_call(e: &CallError) -> String {
 
 fn describe_kv(e: &KvError) -> String {
     match e {
-        KvError::InvalidKey(k) => format!("invalid key {k:?}"),
+        KvError::InvalidKey(why) => format!("invalid key: {why}"),
         KvError::ValueTooLarge(limit) => format!("value larger than {limit} bytes"),
         KvError::QuotaExceeded(what) => format!("quota exceeded: {what}"),
         KvError::RateLimited => "rate-limited".into(),

@@ -81,8 +81,8 @@ mod tests {
                 "kv: the stored value is not a number",
             ),
             (
-                KvError::InvalidKey("".into()).into(),
-                "kv: invalid key \"\"",
+                KvError::InvalidKey("a key is 1 to 256 bytes".into()).into(),
+                "kv: invalid key: a key is 1 to 256 bytes",
             ),
             (HttpError::Timeout.into(), "http: timeout"),
             (
