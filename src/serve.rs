@@ -78,7 +78,8 @@ pub async fn run(config: &Config, config_file: Option<&Path>) -> Result<()> {
     let billing_tasks = crate::wiring::billing::BillingTasks::start(billing.clone(), store.clone());
 
     let plugins = plugins(config, &db)?;
-    let telephony = crate::wiring::sip::start(config, store.clone(), files.clone()).await?;
+    let telephony =
+        crate::wiring::sip::start(config, store.clone(), files.clone(), plugins.clone()).await?;
     let app = hotline_admin_ui::router(
         AppState::new(store, tokens, files)
             .with_billing(crate::wiring::billing::api_context(config, billing))

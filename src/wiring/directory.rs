@@ -11,11 +11,15 @@
 //! only past its TTL (same generation) is served rather than failing calls; with nothing cached
 //! the engine gets `Unavailable` (503).
 //!
-//! The hotline's actions become the engine's `HotlineAction`s here; what the engine cannot do
-//! yet (the IVR path, a message prompt) becomes `Unsupported` with 480 Temporarily Unavailable,
-//! the answer a carrier passes to the caller without hunting for another route (503 would make
-//! it try again elsewhere, pointlessly). An agent the hotline names who no longer serves the
-//! tenant is treated as an agent who did not answer.
+//! The hotline's actions become the engine's `HotlineAction`s here: the IVR path runs the pinned
+//! plugin with the fallback queue (or, without one, the closed action) as its fallback; without a
+//! plugin the fallback queue takes the call; an IVR hotline with neither is `Unsupported` with 480
+//! Temporarily Unavailable, the answer a carrier passes to the caller without hunting for
+//! another route (503 would make it try again elsewhere, pointlessly). An agent the hotline
+//! names who no longer serves the tenant is treated as an agent who did not answer.
+//!
+//! Queues and agents named by plugins are looked up as they are asked for (not cached: an IVR
+//! asks once per call, after seconds of menu).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -23,16 +27,17 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use hotline_core::ids::AgentId;
-use hotline_core::PlatformScope;
+use hotline_core::ids::{AgentId, TenantId};
+use hotline_core::{PlatformScope, TenantScope};
 use hotline_routing::{
     Directory, DirectoryError, HotlineAction, HotlineRoute, NoAnswerTarget, NumberRoute, OpenHours,
-    TenantRoute, TenantState,
+    PluginPin, QueueMember, QueueRef, QueueRoute, TenantRoute, TenantState,
 };
 use hotline_tenants::directory::{NumberRouteRow, RouteHotline};
 use hotline_tenants::hotlines::{
     ClosedAction, NoAnswer, OpenAction, RecordingPolicy, DEFAULT_RING_TIMEOUT_S,
 };
+use hotline_tenants::route_queues::QueueName;
 use hotline_tenants::schedule::Schedule;
 use hotline_tenants::tenants::TenantStatus;
 use hotline_tenants::Store;
@@ -156,6 +161,47 @@ impl Directory for StoreDirectory {
             },
         }
     }
+
+    async fn queue(
+        &self,
+        tenant_id: TenantId,
+        queue: QueueRef<'_>,
+    ) -> Result<Option<QueueRoute>, DirectoryError> {
+        let name = match queue {
+            QueueRef::Id(id) => QueueName::Id(id),
+            QueueRef::Name(name) => QueueName::Name(name),
+        };
+        let route = self
+            .store
+            .route_queue(&TenantScope::from_verified(tenant_id), name)
+            .await
+            .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
+        Ok(route.map(|queue| QueueRoute {
+            queue_id: queue.id,
+            name: queue.name,
+            max_wait: seconds(queue.max_wait_secs),
+            moh_prompt_id: queue.moh_prompt_id,
+            members: queue
+                .members
+                .into_iter()
+                .map(|member| QueueMember {
+                    agent_id: member.agent_id,
+                    skills: member.skills.into_iter().map(|skill| skill.name).collect(),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn agent(
+        &self,
+        tenant_id: TenantId,
+        username: &str,
+    ) -> Result<Option<AgentId>, DirectoryError> {
+        self.store
+            .route_agent_by_username(&TenantScope::from_verified(tenant_id), username)
+            .await
+            .map_err(|e| DirectoryError::Unavailable(e.to_string()))
+    }
 }
 
 /// A stored route in the engine's terms.
@@ -176,6 +222,7 @@ pub fn to_route(row: NumberRouteRow) -> Result<NumberRoute, DirectoryError> {
         time_zone,
         max_concurrent_calls: row.tenant.limits.max_concurrent_calls,
         max_calls_per_second: row.tenant.limits.max_calls_per_second,
+        plugin_cpu_ms_per_call: row.tenant.limits.plugin_cpu_ms_per_call,
     };
     Ok(NumberRoute {
         e164: row.e164,
@@ -197,6 +244,7 @@ fn hotline_route(hotline: RouteHotline) -> HotlineRoute {
         }),
         open,
         closed,
+        language: hotline.language.clone(),
         recording: match hotline.recording_policy {
             RecordingPolicy::Never => hotline_routing::RecordingPolicy::Never,
             RecordingPolicy::Always => hotline_routing::RecordingPolicy::Always,
@@ -252,15 +300,29 @@ fn no_answer_now(target: NoAnswerTarget) -> HotlineAction {
     }
 }
 
+/// Where a call goes when the IVR plugin fails, or the hotline has none.
+fn fallback(hotline: &RouteHotline) -> HotlineAction {
+    match hotline.fallback_queue_id {
+        Some(queue_id) => HotlineAction::Queue { queue_id },
+        None => closed_action(&hotline.closed_action),
+    }
+}
+
 fn open_action(hotline: &RouteHotline, serving: &[AgentId]) -> HotlineAction {
     match &hotline.open_action {
-        OpenAction::Ivr => HotlineAction::Unsupported {
-            what: if hotline.ivr_plugin.is_some() {
-                "IVR plugin"
-            } else {
-                "queue"
+        OpenAction::Ivr => match (&hotline.ivr_plugin, hotline.fallback_queue_id) {
+            (Some(plugin), _) => HotlineAction::Ivr {
+                plugin: PluginPin {
+                    name: plugin.plugin.clone(),
+                    version: plugin.version,
+                },
+                fallback: Box::new(fallback(hotline)),
             },
-            status: UNSUPPORTED_STATUS,
+            (None, Some(queue_id)) => HotlineAction::Queue { queue_id },
+            (None, None) => HotlineAction::Unsupported {
+                what: "an IVR hotline with neither a plugin nor a fallback queue",
+                status: UNSUPPORTED_STATUS,
+            },
         },
         OpenAction::Reject { sip_status } => HotlineAction::Reject {
             status: *sip_status,
@@ -300,9 +362,8 @@ fn closed_action(action: &ClosedAction) -> HotlineAction {
         ClosedAction::Reject { sip_status } => HotlineAction::Reject {
             status: *sip_status,
         },
-        ClosedAction::Message { .. } => HotlineAction::Unsupported {
-            what: "message prompt",
-            status: UNSUPPORTED_STATUS,
+        ClosedAction::Message { prompt_id } => HotlineAction::Message {
+            prompt_id: *prompt_id,
         },
         ClosedAction::Forward {
             number,
@@ -542,6 +603,7 @@ mod tests {
                 ivr_plugin: None,
                 fallback_queue_id: Some(QueueId::new()),
                 recording_policy: RecordingPolicy::Always,
+                language: "sk".into(),
                 serving_agents: serving,
             }),
         }
@@ -613,42 +675,58 @@ mod tests {
             }
         );
 
-        // What the engine cannot do yet says so instead of pretending.
-        let (open, closed) = actions(row(
-            OpenAction::Ivr,
-            ClosedAction::Message {
-                prompt_id: hotline_core::ids::PromptId::new(),
-            },
-            vec![],
-        ));
-        assert_eq!(
-            open,
-            HotlineAction::Unsupported {
-                what: "queue",
-                status: 480
-            }
-        );
-        assert_eq!(
-            closed,
-            HotlineAction::Unsupported {
-                what: "message prompt",
-                status: 480
-            }
-        );
-        let mut with_plugin = row(OpenAction::Ivr, ClosedAction::default(), vec![]);
+        // The IVR path: the plugin with the fallback queue behind it; without a plugin, the
+        // queue; with neither, a refusal that says why. A closed message plays its prompt.
+        let prompt_id = hotline_core::ids::PromptId::new();
+        let message = ClosedAction::Message { prompt_id };
+        let ivr_row = row(OpenAction::Ivr, message.clone(), vec![]);
+        let queue_id = ivr_row
+            .hotline
+            .as_ref()
+            .and_then(|h| h.fallback_queue_id)
+            .expect("fixture queue");
+        let (open, closed) = actions(ivr_row);
+        assert_eq!(open, HotlineAction::Queue { queue_id });
+        assert_eq!(closed, HotlineAction::Message { prompt_id });
+        let mut with_plugin = row(OpenAction::Ivr, message.clone(), vec![]);
         if let Some(hotline) = &mut with_plugin.hotline {
             hotline.ivr_plugin = Some(PluginRef {
                 plugin: "menu".into(),
-                version: 1,
+                version: 3,
             });
+            hotline.fallback_queue_id = Some(queue_id);
         }
         assert_eq!(
-            actions(with_plugin).0,
-            HotlineAction::Unsupported {
-                what: "IVR plugin",
-                status: 480
+            actions(with_plugin.clone()).0,
+            HotlineAction::Ivr {
+                plugin: PluginPin {
+                    name: "menu".into(),
+                    version: 3
+                },
+                fallback: Box::new(HotlineAction::Queue { queue_id }),
             }
         );
+        if let Some(hotline) = &mut with_plugin.hotline {
+            hotline.fallback_queue_id = None;
+        }
+        assert_eq!(
+            actions(with_plugin.clone()).0,
+            HotlineAction::Ivr {
+                plugin: PluginPin {
+                    name: "menu".into(),
+                    version: 3
+                },
+                fallback: Box::new(HotlineAction::Message { prompt_id }),
+            },
+            "without a fallback queue the closed action catches a failed plugin"
+        );
+        if let Some(hotline) = &mut with_plugin.hotline {
+            hotline.ivr_plugin = None;
+        }
+        assert!(matches!(
+            actions(with_plugin).0,
+            HotlineAction::Unsupported { status: 480, .. }
+        ));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod billing;
 pub mod calls;
 pub mod directory;
 pub mod files;
+pub mod ivr;
 pub mod media;
 pub mod prompt_cache;
 pub mod prompts;

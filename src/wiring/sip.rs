@@ -44,6 +44,7 @@ pub async fn start(
     config: &Config,
     store: Store,
     files: Arc<hotline_core::blob::DirStore>,
+    plugins: hotline_plugins::Plugins,
 ) -> Result<Telephony> {
     let trunks = super::trunks::start(&store)
         .await
@@ -84,6 +85,7 @@ pub async fn start(
             files.clone(),
         )),
         recordings: Arc::new(super::files::StoreRecordingFiles::new(files)),
+        ivr: Some(Arc::new(super::ivr::PluginIvr::new(plugins))),
         sink: Arc::new(RecordSink::new(store)),
         sip: sip.clone(),
         agents: Arc::new(RegisteredPhones(registrar)),

@@ -8,9 +8,12 @@ mod common;
 use common::*;
 use hotline_core::ids::{AgentId, HotlineId};
 use hotline_core::Backend;
-use hotline_tenants::agents::AgentInput;
+use hotline_tenants::agents::{AgentInput, Skill};
 use hotline_tenants::hotlines::{ClosedAction, HotlineSpec, NoAnswer, OpenAction};
+use hotline_tenants::members::MemberInput;
 use hotline_tenants::numbers::NumberSpec;
+use hotline_tenants::queues::QueueSpec;
+use hotline_tenants::route_queues::QueueName;
 use hotline_tenants::tenants::TenantStatus;
 use serde_json::json;
 use sqlx::Row;
@@ -20,6 +23,7 @@ hotline_core::both_backends!(
     forward_actions_ring_only_agents_serving_the_tenant,
     hotlines_stored_before_open_actions_take_the_ivr_path,
     route_changes_move_the_generation,
+    queues_and_agents_resolve_inside_their_tenant_with_serving_members,
 );
 
 fn agent(name: &str, user: &str) -> AgentInput {
@@ -359,5 +363,131 @@ async fn route_changes_move_the_generation(backend: Backend) {
         .await
         .unwrap();
     moved("deleting a hotline", &clone);
+    fx.finish().await;
+}
+
+async fn queues_and_agents_resolve_inside_their_tenant_with_serving_members(backend: Backend) {
+    let fx = Fixture::new(backend).await;
+    let store = &fx.store;
+    let op = &fx.actor;
+    let (acme, a) = fx.tenant("acme").await;
+    let (_, b) = fx.tenant("globex").await;
+    let queue_spec = |name: &str| -> QueueSpec {
+        serde_json::from_value(json!({ "name": name, "max_wait_secs": 90 })).expect("queue")
+    };
+    let sales = store.create(op, &a, queue_spec("sales")).await.unwrap();
+    let theirs = store.create(op, &b, queue_spec("sales")).await.unwrap();
+    let mut russian = agent("Olga", "olga");
+    russian.skills = vec![Skill {
+        name: "ru".into(),
+        level: 8,
+    }];
+    let olga = store.create_agent(op, &a, russian).await.unwrap();
+    let mut disabled = agent("Dan", "dan");
+    disabled.enabled = false;
+    let dan = store.create_agent(op, &a, disabled).await.unwrap();
+    let firm = store
+        .create_firm_agent(op, &fx.platform, agent("Fiona", "fiona"))
+        .await
+        .unwrap();
+    store
+        .assign_firm_agent(op, &fx.platform, firm.id, acme.id)
+        .await
+        .unwrap();
+    for (agent_id, penalty) in [(olga.id, 5), (dan.id, 0), (firm.id, 1)] {
+        store
+            .put_queue_member(op, &a, sales.id, MemberInput { agent_id, penalty })
+            .await
+            .unwrap();
+    }
+    let bob = store
+        .create_agent(op, &b, agent("Bob", "bob"))
+        .await
+        .unwrap();
+    store
+        .put_queue_member(
+            op,
+            &b,
+            theirs.id,
+            MemberInput {
+                agent_id: bob.id,
+                penalty: 0,
+            },
+        )
+        .await
+        .unwrap();
+
+    let by_name = store
+        .route_queue(&a, QueueName::Name("sales"))
+        .await
+        .unwrap()
+        .expect("acme's sales");
+    assert_eq!(
+        by_name.id, sales.id,
+        "acme's own queue, not globex's of the same name"
+    );
+    assert_eq!(by_name.max_wait_secs, 90);
+    let members: Vec<_> = by_name.members.iter().map(|m| m.agent_id).collect();
+    assert_eq!(
+        members,
+        vec![firm.id, olga.id],
+        "serving members, lowest penalty first"
+    );
+    assert_eq!(by_name.members[1].skills[0].name, "ru");
+    let by_id = store
+        .route_queue(&a, QueueName::Id(sales.id))
+        .await
+        .unwrap()
+        .expect("by id");
+    assert_eq!(by_id, by_name);
+    assert_eq!(
+        store
+            .route_queue(&a, QueueName::Id(theirs.id))
+            .await
+            .unwrap(),
+        None,
+        "another tenant's queue id"
+    );
+    assert_eq!(
+        store
+            .route_queue(&a, QueueName::Name("support"))
+            .await
+            .unwrap(),
+        None
+    );
+
+    // A firm agent no longer assigned stops serving at once.
+    store
+        .unassign_firm_agent(op, &fx.platform, firm.id, acme.id)
+        .await
+        .unwrap();
+    let after = store
+        .route_queue(&a, QueueName::Name("sales"))
+        .await
+        .unwrap()
+        .expect("sales");
+    assert_eq!(
+        after.members.iter().map(|m| m.agent_id).collect::<Vec<_>>(),
+        vec![olga.id]
+    );
+
+    assert_eq!(
+        store.route_agent_by_username(&a, "olga").await.unwrap(),
+        Some(olga.id)
+    );
+    assert_eq!(
+        store.route_agent_by_username(&a, "dan").await.unwrap(),
+        None,
+        "disabled"
+    );
+    assert_eq!(
+        store.route_agent_by_username(&a, "bob").await.unwrap(),
+        None,
+        "globex's"
+    );
+    assert_eq!(
+        store.route_agent_by_username(&b, "bob").await.unwrap(),
+        Some(bob.id)
+    );
     fx.finish().await;
 }
