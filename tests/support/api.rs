@@ -49,6 +49,52 @@ impl Api {
             .to_string()
     }
 
+    /// A request with a raw body (a plugin component, prompt audio); expects 200 or 201 and
+    /// returns the answer.
+    pub async fn send_bytes(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Value {
+        let response = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(
+            status == 200 || status == 201,
+            "{method} {path} answered {status}: {answer}"
+        );
+        answer
+    }
+
+    /// PUT a JSON body; expects 200 and returns the answer.
+    pub async fn put(&self, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PUT {path}: {e}"));
+        let status = response.status().as_u16();
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(
+            status, 200,
+            "PUT {path} answered {status}: {answer}\nrequest: {body}"
+        );
+        answer
+    }
+
     /// GET; expects 200 and returns the body.
     pub async fn get(&self, path: &str) -> Value {
         let response = self
