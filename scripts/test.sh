@@ -12,6 +12,12 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# A CI run builds everything once from nothing: incremental caches would only take disk (several
+# GiB for the workspace) and time there. A developer's run keeps them.
+if [ -n "${CI:-}" ]; then
+    export CARGO_INCREMENTAL=0
+fi
+
 banner() {
     printf '\n==== %s ====\n' "$*"
 }
