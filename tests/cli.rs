@@ -130,6 +130,11 @@ async fn walkthrough(postgres: Option<&TestDb>) {
     let (status, log) = server.terminate();
     assert!(status.success(), "unclean exit {status}:\n{log}");
     assert!(log.contains("shutting down"), "{log}");
+    // With no call going on, the record writer has nothing left and stops at once.
+    assert!(
+        !log.contains("call records still being written"),
+        "the record writer did not stop at shutdown:\n{log}"
+    );
     if json_logs {
         for line in log.lines().filter(|l| !l.trim().is_empty()) {
             serde_json::from_str::<Value>(line)

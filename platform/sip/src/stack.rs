@@ -305,7 +305,16 @@ impl SipStack {
         let (calls, calls_rx) = mpsc::channel(inner.config.incoming_backlog.max(1));
         let dispatcher = inner.clone();
         tokio::spawn(async move {
-            while let Some(tx) = incoming.recv().await {
+            // Stops at shutdown even though the endpoint keeps its side of `incoming` open:
+            // dropping `calls` is what lets the call engine, and then the record writer, finish.
+            loop {
+                let tx = tokio::select! {
+                    _ = dispatcher.cancel.cancelled() => break,
+                    tx = incoming.recv() => match tx {
+                        Some(tx) => tx,
+                        None => break,
+                    },
+                };
                 let stack = dispatcher.clone();
                 let calls = calls.clone();
                 tokio::spawn(async move { stack.dispatch(tx, calls).await });
