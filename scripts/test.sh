@@ -3,9 +3,10 @@
 #
 # Run it from anywhere as `scripts/test.sh`; CI runs exactly this (.ci/run). On a fresh Debian
 # machine, as root, it installs and starts what it needs: PostgreSQL on 127.0.0.1:5432 (the
-# store and end-to-end tests create and drop their own `hotline_test_*` databases on it), and
-# SIPp (Debian's sip-tester), which plays carriers and phones in tests/sipp.rs and tests/media.rs,
-# and a real softphone (pjsua2 from PyPI, in target/softphone-venv) for tests/media.rs.
+# store and end-to-end tests create and drop their own `hotline_test_*` databases on it), SIPp
+# (Debian's sip-tester), which plays carriers and phones in tests/sipp.rs, tests/media.rs and
+# tests/ivr.rs, and a real softphone (pjsua2 from PyPI, in target/softphone-venv) for
+# tests/media.rs.
 # Point HOTLINE_TEST_POSTGRES_URL at another server to use that one instead; PostgreSQL is then
 # neither installed nor started. Stops at the first failing step.
 set -euo pipefail

@@ -18,7 +18,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::hotline::{all_ok, check_record, sipp_available, Check, Expect, Hotline, Tenant};
+use support::hotline::{
+    all_ok, check_record, sipp_available, Agent, Check, Expect, Hotline, Tenant,
+};
 use support::{audio::write_tone, free_udp_tcp_port};
 
 const PLUGIN: &str = "language-menu";
@@ -89,11 +91,6 @@ async fn upload_prompts(hotline: &Hotline, tenant: &Tenant, dir: &std::path::Pat
     }
 }
 
-struct Member {
-    id: String,
-    agent: support::hotline::Agent,
-}
-
 /// An agent of `tenant` with `skills`, a member of each of `queues`.
 async fn member(
     hotline: &Hotline,
@@ -101,7 +98,7 @@ async fn member(
     username: &str,
     skills: &[&str],
     queues: &[&str],
-) -> Member {
+) -> Agent {
     let password = format!("{username}-sip-secret");
     let skills: Vec<Value> = skills
         .iter()
@@ -123,14 +120,11 @@ async fn member(
             )
             .await;
     }
-    Member {
-        id: id.clone(),
-        agent: support::hotline::Agent {
-            id,
-            username: username.into(),
-            password,
-            domain: tenant.domain.clone(),
-        },
+    Agent {
+        id,
+        username: username.into(),
+        password,
+        domain: tenant.domain.clone(),
     }
 }
 
@@ -237,9 +231,7 @@ async fn the_language_menu_runs_on_live_calls() {
     let bravo_fallback = bravo_fallback.as_str();
 
     let menu: Check = Box::pin(async move {
-        let phone = h
-            .phone("olga", &olga.agent, "phone_answer.xml", 1, false)
-            .await?;
+        let phone = h.phone("olga", olga, "phone_answer.xml", 1, false).await?;
         let caller = h
             .run(menu_caller(
                 h,
@@ -278,9 +270,7 @@ async fn the_language_menu_runs_on_live_calls() {
     });
 
     let broken: Check = Box::pin(async move {
-        let phone = h
-            .phone("petr", &petr.agent, "phone_answer.xml", 1, false)
-            .await?;
+        let phone = h.phone("petr", petr, "phone_answer.xml", 1, false).await?;
         let caller = h
             .run(
                 h.carrier("broken-caller", "carrier_call.xml", broken_number)
